@@ -1,0 +1,107 @@
+#include "app/app.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "app/firehose_endpoint.hpp"
+#include "app/ops_endpoints.hpp"
+#include "observe/log.hpp"
+
+namespace hydrant::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Blocking MongoDB calls run here; the pool size bounds concurrent writes.
+constexpr size_t kWorkers = 8;
+
+std::optional<config::Config> load(const std::string& path) {
+  auto r = config::load_file(path);
+  for (const auto& e : r.errors) std::cerr << e << "\n";
+  return r.config;
+}
+
+}  // namespace
+
+int serve(const std::string& config_path) {
+  observe::log_init();
+  auto cfg = load(config_path);
+  if (!cfg) return 1;
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    sink::MongoSink sink(cfg->mongodb, kWorkers + 2);
+    asio::thread_pool workers(kWorkers);
+    const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    asio::io_context ioc(static_cast<int>(threads));
+    http::Server server(ioc, cfg->server);
+
+    std::vector<std::unique_ptr<http::Endpoint>> endpoints;
+    auto add = [&](const std::string& path, std::unique_ptr<http::Endpoint> ep) {
+      server.route(path, ep.get());
+      endpoints.push_back(std::move(ep));
+    };
+    add("/healthz", std::make_unique<HealthEndpoint>());
+    add("/readyz", std::make_unique<ReadyEndpoint>(sink, workers));
+    add("/metrics", std::make_unique<MetricsEndpoint>());
+    for (const auto& f : cfg->firehose)
+      add(f.path, std::make_unique<FirehoseEndpoint>(f, cfg->server.max_body, sink, workers));
+
+    const uint16_t port = server.start();
+    const std::string host = cfg->server.host.find(':') != std::string::npos ? "[" + cfg->server.host + "]"
+                                                                              : cfg->server.host;
+    observe::log_info("listening", {{"address", host + ":" + std::to_string(port)},
+                                    {"tls", cfg->server.tls()},
+                                    {"endpoints", static_cast<int64_t>(cfg->firehose.size())},
+                                    {"version", std::string(HYDRANT_VERSION)}});
+
+    asio::signal_set signals(ioc, SIGTERM, SIGINT);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      observe::log_info("draining", {{"signal", static_cast<int64_t>(sig)}});
+      server.drain([&ioc] { ioc.stop(); });
+    });
+
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+    ioc.run();
+    for (auto& t : pool) t.join();
+    workers.join();
+    observe::log_info("stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    observe::log_error("fatal", {{"error", std::string(e.what())}});
+    std::cerr << "hydrant: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int check(const std::string& config_path, bool connect) {
+  auto cfg = load(config_path);
+  if (!cfg) return 1;
+  std::cout << "config OK: " << cfg->firehose.size() << " firehose endpoint(s)\n";
+  if (!connect) return 0;
+  try {
+    sink::MongoSink sink(cfg->mongodb, 1);
+    std::string error;
+    if (!sink.ping(error)) {
+      std::cerr << "MongoDB is not reachable: " << error << "\n";
+      return 1;
+    }
+    std::cout << "MongoDB reachable\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace hydrant::app

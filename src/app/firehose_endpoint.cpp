@@ -1,0 +1,70 @@
+#include "app/firehose_endpoint.hpp"
+
+#include "app/blocking.hpp"
+#include "codec/datetime.hpp"
+#include "observe/metrics.hpp"
+
+namespace hydrant::app {
+
+namespace {
+std::string header_id(const http::Request& req) {
+  const std::string* id = req.header("X-Amz-Firehose-Request-Id");
+  return id ? *id : std::string();
+}
+}  // namespace
+
+FirehoseEndpoint::FirehoseEndpoint(const config::Firehose& cfg, size_t max_body, sink::MongoSink& sink,
+                                   boost::asio::thread_pool& workers)
+    : cfg_(cfg),
+      decoder_(cfg_, max_body),
+      target_{cfg.path, cfg.database, cfg.collection, cfg.rejects},
+      sink_(sink),
+      workers_(workers) {}
+
+http::Response FirehoseEndpoint::error(const http::Request& head, int status, std::string_view message,
+                                       http::RequestLog& log) {
+  log.request_id = header_id(head);
+  log.error = std::string(message);
+  return firehose::render(status, log.request_id, message);
+}
+
+std::optional<http::Response> FirehoseEndpoint::precheck(const http::Request& head, http::RequestLog& log) {
+  if (head.method != "POST") return std::nullopt;
+  firehose::Head h;
+  if (auto err = firehose::check_head(cfg_, head, h)) return error(head, err->status, err->message, log);
+  return std::nullopt;
+}
+
+boost::asio::awaitable<http::Response> FirehoseEndpoint::handle(http::Request& req, http::RequestLog& log) {
+  log.request_id = header_id(req);
+  if (req.method == "GET" || req.method == "HEAD") co_return firehose::render(200, log.request_id);
+  if (req.method != "POST") {
+    auto r = error(req, 405, "method not allowed: use POST", log);
+    r.headers.emplace_back("Allow", "POST, GET");
+    co_return r;
+  }
+  firehose::Head head;
+  if (auto err = firehose::check_head(cfg_, req, head)) co_return error(req, err->status, err->message, log);
+
+  firehose::Envelope env;
+  if (auto err = firehose::parse_envelope(req.body, env)) co_return error(req, err->status, err->message, log);
+  if (env.request_id != head.request_id)
+    co_return error(req, 400, "body requestId differs from the X-Amz-Firehose-Request-Id header", log);
+
+  const int64_t received_at = codec::now_ms();
+  Batch batch = decoder_.decode(env, head, received_at);
+  log.records = batch.records;
+
+  sink::RawRecord raw = [this, &env](uint32_t i) { return decoder_.raw_record(env, i); };
+  const sink::Outcome out =
+      co_await run_blocking(workers_, [&] { return sink_.write(target_, batch, raw, received_at); });
+  log.written = out.written;
+  log.rejected = out.rejected;
+  observe::Metrics::get().records(cfg_.path, out.written, out.rejected);
+  if (out.fault == sink::Fault::unavailable)
+    co_return error(req, 503, "MongoDB is unavailable: " + out.message, log);
+  if (out.fault == sink::Fault::error) co_return error(req, 500, "MongoDB write failed: " + out.message, log);
+  co_return firehose::render(200, log.request_id);
+}
+
+}  // namespace hydrant::app

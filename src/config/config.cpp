@@ -1,0 +1,271 @@
+#include "config/config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "config/size.hpp"
+
+namespace hydrant::config {
+namespace {
+
+class Loader {
+ public:
+  explicit Loader(std::string source) : source_(std::move(source)) {}
+
+  std::vector<std::string> errors;
+
+  void error(const toml::node* node, const std::string& key, const std::string& msg) {
+    std::ostringstream os;
+    os << source_;
+    if (node && node->source().begin.line) os << ": line " << node->source().begin.line;
+    os << ": " << key << ": " << msg;
+    errors.push_back(os.str());
+  }
+
+  // Replaces ${NAME} from the environment; an unset variable is an error.
+  std::optional<std::string> interpolate(const toml::node& node, const std::string& key, std::string s) {
+    std::string out;
+    size_t i = 0;
+    while (i < s.size()) {
+      const size_t start = s.find("${", i);
+      if (start == std::string::npos) {
+        out.append(s, i);
+        break;
+      }
+      const size_t end = s.find('}', start + 2);
+      if (end == std::string::npos) {
+        error(&node, key, "unterminated ${ in value");
+        return std::nullopt;
+      }
+      out.append(s, i, start - i);
+      const std::string name = s.substr(start + 2, end - start - 2);
+      const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
+      if (!v) {
+        error(&node, key, "environment variable " + (name.empty() ? std::string("(empty name)") : name) + " is not set");
+        return std::nullopt;
+      }
+      out += v;
+      i = end + 1;
+    }
+    return out;
+  }
+
+  void check_keys(const toml::table& t, const std::string& where, const std::set<std::string>& known) {
+    for (const auto& [k, v] : t) {
+      if (!known.count(std::string(k.str())))
+        error(&v, where.empty() ? std::string(k.str()) : where + "." + std::string(k.str()), "unknown key");
+    }
+  }
+
+  bool get_string(const toml::table& t, const std::string& where, const char* key, std::string& out,
+                  bool required = false) {
+    const toml::node* n = t.get(key);
+    const std::string full = where + "." + key;
+    if (!n) {
+      if (required) error(&t, full, "is required");
+      return false;
+    }
+    const auto* s = n->as_string();
+    if (!s) {
+      error(n, full, "must be a string");
+      return false;
+    }
+    auto v = interpolate(*n, full, s->get());
+    if (!v) return false;
+    out = *v;
+    return true;
+  }
+
+  void get_string_list(const toml::table& t, const std::string& where, const char* key, std::vector<std::string>& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    const std::string full = where + "." + key;
+    const auto* arr = n->as_array();
+    if (!arr) {
+      error(n, full, "must be an array of strings");
+      return;
+    }
+    out.clear();
+    for (const auto& item : *arr) {
+      const auto* s = item.as_string();
+      if (!s) {
+        error(&item, full, "must be an array of strings");
+        continue;
+      }
+      if (auto v = interpolate(item, full, s->get())) out.push_back(*v);
+    }
+  }
+
+  void get_size(const toml::table& t, const std::string& where, const char* key, uint64_t& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    const std::string full = where + "." + key;
+    if (const auto* i = n->as_integer()) {
+      if (i->get() <= 0) error(n, full, "must be a positive size");
+      else out = static_cast<uint64_t>(i->get());
+      return;
+    }
+    std::string s;
+    if (!get_string(t, where, key, s)) return;
+    auto v = parse_size(s);
+    if (!v || *v == 0) error(n, full, "must be a size such as \"64MiB\" (units B, KB, MB, GB, KiB, MiB, GiB)");
+    else out = *v;
+  }
+
+  void server(const toml::table& t, Server& s) {
+    check_keys(t, "server", {"listen", "tls_cert", "tls_key", "max_body", "max_inflight"});
+    std::string listen;
+    if (get_string(t, "server", "listen", listen)) {
+      const size_t colon = listen.rfind(':');
+      std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+      const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      char* end = nullptr;
+      const long p = port.empty() ? -1 : std::strtol(port.c_str(), &end, 10);
+      if (host.empty() || p < 0 || p > 65535 || *end != '\0')
+        error(t.get("listen"), "server.listen", "must be host:port, e.g. \"0.0.0.0:8080\"");
+      else {
+        s.host = host;
+        s.port = static_cast<uint16_t>(p);
+      }
+    }
+    get_string(t, "server", "tls_cert", s.tls_cert);
+    get_string(t, "server", "tls_key", s.tls_key);
+    if (s.tls_cert.empty() != s.tls_key.empty())
+      error(t.get(s.tls_cert.empty() ? "tls_key" : "tls_cert"), "server.tls_cert",
+            "tls_cert and tls_key must be set together");
+    for (const auto* key : {"tls_cert", "tls_key"}) {
+      const std::string& f = std::string(key) == "tls_cert" ? s.tls_cert : s.tls_key;
+      if (!f.empty() && !std::ifstream(f).good()) error(t.get(key), std::string("server.") + key, "cannot read file " + f);
+    }
+    get_size(t, "server", "max_body", s.max_body);
+    get_size(t, "server", "max_inflight", s.max_inflight);
+  }
+
+  void mongodb(const toml::table& t, MongoDB& m) {
+    check_keys(t, "mongodb", {"uri", "write_concern"});
+    if (get_string(t, "mongodb", "uri", m.uri) && m.uri.rfind("mongodb", 0) != 0)
+      error(t.get("uri"), "mongodb.uri", "must start with mongodb:// or mongodb+srv://");
+    if (const toml::node* wc = t.get("write_concern")) {
+      if (const auto* i = wc->as_integer()) {
+        if (i->get() < 1 || i->get() > 1000) error(wc, "mongodb.write_concern", "must be \"majority\" or a number >= 1");
+        else m.write_concern = {false, static_cast<int32_t>(i->get())};
+      } else if (const auto* s = wc->as_string(); s && s->get() == "majority") {
+        m.write_concern = {true, 1};
+      } else {
+        error(wc, "mongodb.write_concern", "must be \"majority\" or a number >= 1");
+      }
+    }
+  }
+
+  void firehose(const toml::table& t, const std::string& where, Firehose& f) {
+    check_keys(t, where, {"path", "access_keys", "database", "collection", "id", "object_ids", "dates", "records",
+                          "rejects", "metadata"});
+    if (get_string(t, where, "path", f.path, true) && (f.path.empty() || f.path[0] != '/'))
+      error(t.get("path"), where + ".path", "must start with /");
+    get_string_list(t, where, "access_keys", f.access_keys);
+    for (const auto& k : f.access_keys)
+      if (k.empty() || k.size() > 4096) error(t.get("access_keys"), where + ".access_keys", "keys must be 1 to 4096 bytes");
+    get_string(t, where, "database", f.database, true);
+    get_string(t, where, "collection", f.collection, true);
+    get_string(t, where, "id", f.id);
+    get_string_list(t, where, "object_ids", f.object_ids);
+    get_string_list(t, where, "dates", f.dates);
+    std::string records;
+    if (get_string(t, where, "records", records)) {
+      if (records == "json") f.records = RecordFormat::json;
+      else if (records == "text") f.records = RecordFormat::text;
+      else if (records == "cloudwatch-logs") f.records = RecordFormat::cloudwatch_logs;
+      else error(t.get("records"), where + ".records", "must be one of json | text | cloudwatch-logs");
+    }
+    get_string(t, where, "rejects", f.rejects);
+    if (f.rejects.empty()) f.rejects = f.collection + "_rejects";
+    get_string(t, where, "metadata", f.metadata);
+    auto check_name = [&](const char* key, const std::string& v) {
+      if (v.empty() || v.find('\0') != std::string::npos || v.find('$') != std::string::npos)
+        error(t.get(key), where + "." + key, "must be a non-empty name without $");
+    };
+    if (t.get("database")) check_name("database", f.database);
+    if (t.get("collection")) check_name("collection", f.collection);
+    if (f.id.empty()) error(t.get("id"), where + ".id", "must be a field path");
+    if (!f.metadata.empty() && (f.metadata.find('.') != std::string::npos || f.metadata[0] == '$' || f.metadata == "_id"))
+      error(t.get("metadata"), where + ".metadata", "must be a top-level field name (no dots, not _id, no leading $)");
+  }
+
+  Config load(const toml::table& root) {
+    Config c;
+    check_keys(root, "", {"server", "mongodb", "firehose"});
+    if (const toml::node* n = root.get("server")) {
+      if (const auto* t = n->as_table()) server(*t, c.server);
+      else error(n, "server", "must be a table [server]");
+    }
+    if (const toml::node* n = root.get("mongodb")) {
+      if (const auto* t = n->as_table()) mongodb(*t, c.mongodb);
+      else error(n, "mongodb", "must be a table [mongodb]");
+    }
+    if (const toml::node* n = root.get("firehose")) {
+      const auto* arr = n->as_array();
+      if (!arr || !arr->is_array_of_tables()) {
+        error(n, "firehose", "must be an array of tables [[firehose]]");
+      } else {
+        size_t i = 0;
+        for (const auto& item : *arr) {
+          Firehose f;
+          firehose(*item.as_table(), "firehose[" + std::to_string(i++) + "]", f);
+          c.firehose.push_back(std::move(f));
+        }
+      }
+    }
+    std::set<std::string> paths = {"/healthz", "/readyz", "/metrics"};
+    for (size_t i = 0; i < c.firehose.size(); ++i) {
+      const auto& f = c.firehose[i];
+      if (!f.path.empty() && !paths.insert(f.path).second) {
+        const auto* tbl = root.get("firehose")->as_array()->get(i);
+        error(tbl->as_table()->get("path"), "firehose[" + std::to_string(i) + "].path",
+              "path " + f.path + " is already used by another endpoint");
+      }
+    }
+    if (c.firehose.empty()) errors.push_back(source_ + ": no endpoints configured: add at least one [[firehose]]");
+    return c;
+  }
+
+ private:
+  std::string source_;
+};
+
+LoadResult parse(const std::string& text, const std::string& source) {
+  LoadResult r;
+  Loader l(source);
+  try {
+    toml::table root = toml::parse(text, source);
+    Config c = l.load(root);
+    if (l.errors.empty()) r.config = std::move(c);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream os;
+    os << source << ": line " << e.source().begin.line << ": " << e.description();
+    l.errors.push_back(os.str());
+  }
+  r.errors = std::move(l.errors);
+  return r;
+}
+
+}  // namespace
+
+LoadResult load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult r;
+    r.errors.push_back(path + ": cannot open the config file");
+    return r;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path);
+}
+
+LoadResult load_string(const std::string& toml, const std::string& source_name) { return parse(toml, source_name); }
+
+}  // namespace hydrant::config
