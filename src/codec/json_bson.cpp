@@ -50,11 +50,10 @@ bool parse_double(std::string_view s, double& out) {
   else if (s == "-Infinity") out = -std::numeric_limits<double>::infinity();
   else if (s == "NaN") out = std::numeric_limits<double>::quiet_NaN();
   else {
-    std::string tmp(s);
-    char* end = nullptr;
-    errno = 0;
-    out = std::strtod(tmp.c_str(), &end);
-    return !tmp.empty() && end == tmp.c_str() + tmp.size();
+    // Only plain decimal notation, as Extended JSON writes it.
+    if (s.empty() || s.find_first_not_of("0123456789+-.eE") != std::string_view::npos) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size();
   }
   return true;
 }
@@ -195,9 +194,10 @@ int JsonToBson::append_extended(bson_t* out, std::string_view key, object obj, s
   if (k == "$uuid") {
     std::string hex;
     if (v.get(s) != simdjson::SUCCESS) return fail("$uuid");
+    if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return fail("$uuid");
     for (char c : s)
       if (c != '-') hex += c;
-    if (hex.size() != 32 || s.size() != 36) return fail("$uuid");
+    if (hex.size() != 32) return fail("$uuid");
     uint8_t bytes[16];
     for (int i = 0; i < 16; ++i) {
       const int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
@@ -242,10 +242,16 @@ bool JsonToBson::append_converted(bson_t* out, std::string_view key, element el,
   if (el.is_null()) return bson_append_null(out, kp, kl);
   if (el.is_array()) {
     // Arrays are transparent: convert each element.
+    if (depth > kMaxDepth) {
+      error = "document nested deeper than " + std::to_string(kMaxDepth) + " levels";
+      return false;
+    }
     bson_t child;
     bson_append_array_begin(out, kp, kl, &child);
     uint32_t i = 0;
-    for (element item : el.get_array().value_unsafe()) {
+    // Bind the array first: value_unsafe() on a temporary result would dangle.
+    const simdjson::dom::array items = el.get_array().value_unsafe();
+    for (element item : items) {
       const char* ikey;
       char buf[16];
       const size_t len = bson_uint32_to_string(i++, &ikey, buf, sizeof buf);
@@ -310,7 +316,8 @@ bool JsonToBson::append_value(bson_t* out, std::string_view key, element el, con
       bson_t child;
       bson_append_array_begin(out, kp, kl, &child);
       uint32_t i = 0;
-      for (element item : el.get_array().value_unsafe()) {
+      const simdjson::dom::array items = el.get_array().value_unsafe();
+      for (element item : items) {
         const char* ikey;
         char buf[16];
         const size_t len = bson_uint32_to_string(i++, &ikey, buf, sizeof buf);

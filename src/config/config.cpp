@@ -153,8 +153,14 @@ class Loader {
       if (const auto* i = wc->as_integer()) {
         if (i->get() < 1 || i->get() > 1000) error(wc, "mongodb.write_concern", "must be \"majority\" or a number >= 1");
         else m.write_concern = {false, static_cast<int32_t>(i->get())};
-      } else if (const auto* s = wc->as_string(); s && s->get() == "majority") {
-        m.write_concern = {true, 1};
+      } else if (const auto* s = wc->as_string()) {
+        auto v = interpolate(*wc, "mongodb.write_concern", s->get());
+        if (!v) return;
+        char* end = nullptr;
+        const long n = std::strtol(v->c_str(), &end, 10);
+        if (*v == "majority") m.write_concern = {true, 1};
+        else if (!v->empty() && *end == '\0' && n >= 1 && n <= 1000) m.write_concern = {false, static_cast<int32_t>(n)};
+        else error(wc, "mongodb.write_concern", "must be \"majority\" or a number >= 1");
       } else {
         error(wc, "mongodb.write_concern", "must be \"majority\" or a number >= 1");
       }
@@ -190,6 +196,7 @@ class Loader {
     };
     if (t.get("database")) check_name("database", f.database);
     if (t.get("collection")) check_name("collection", f.collection);
+    if (t.get("rejects")) check_name("rejects", f.rejects);
     if (f.id.empty()) error(t.get("id"), where + ".id", "must be a field path");
     if (!f.metadata.empty() && (f.metadata.find('.') != std::string::npos || f.metadata[0] == '$' || f.metadata == "_id"))
       error(t.get("metadata"), where + ".metadata", "must be a top-level field name (no dots, not _id, no leading $)");

@@ -62,7 +62,7 @@ ErrorClass classify_code(int32_t code, std::string_view message) {
   if (code == 11000 || code == 11001) {
     // On _id, a duplicate key from an upsert means another writer inserted the
     // same document at the same time; on any other unique index it is a clash.
-    if (message.find("_id_") != std::string_view::npos || message.find("{ _id:") != std::string_view::npos)
+    if (message.find("index: _id_ ") != std::string_view::npos || message.find("$_id_ ") != std::string_view::npos)
       return ErrorClass::duplicate_id;
     return ErrorClass::permanent;
   }

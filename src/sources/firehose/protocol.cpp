@@ -1,5 +1,7 @@
 #include "sources/firehose/protocol.hpp"
 
+#include <cmath>
+
 #include "codec/datetime.hpp"
 #include "common/secret.hpp"
 
@@ -20,7 +22,7 @@ std::optional<Error> check_head(const config::Firehose& cfg, const http::Request
     return Error{400, "unsupported X-Amz-Firehose-Protocol-Version (only 1.0 is supported)"};
   if (!id || id->empty()) return Error{400, "missing X-Amz-Firehose-Request-Id header"};
   const std::string* arn = req.header("X-Amz-Firehose-Source-Arn");
-  if (!arn) return Error{400, "missing X-Amz-Firehose-Source-Arn header"};
+  if (!arn || arn->empty()) return Error{400, "missing X-Amz-Firehose-Source-Arn header"};
   head.source_arn = *arn;
 
   if (const std::string* attrs = req.header("X-Amz-Firehose-Common-Attributes")) {
@@ -64,8 +66,9 @@ std::optional<Error> parse_envelope(const std::string& body, Envelope& env) {
   dom::element ts;
   if (root["timestamp"].get(ts) != SUCCESS) return fail("timestamp is missing");
   if (ts.is_int64()) env.timestamp = ts.get_int64().value_unsafe();
-  else if (ts.is_number()) env.timestamp = static_cast<int64_t>(ts.get_double().value_unsafe());
-  else return fail("timestamp must be a number");
+  else if (ts.is_number() && std::fabs(ts.get_double().value_unsafe()) < 9.2e18)
+    env.timestamp = static_cast<int64_t>(ts.get_double().value_unsafe());
+  else return fail("timestamp must be a number of milliseconds");
 
   dom::element records_el;
   if (root["records"].get(records_el) != SUCCESS) return fail("records is missing");
