@@ -1,10 +1,13 @@
 #include "app/app.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -41,8 +44,17 @@ int serve(const std::string& config_path) {
     sink::MongoSink sink(cfg->mongodb, kWorkers + 2);
     asio::thread_pool workers(kWorkers);
     const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-    asio::io_context ioc(static_cast<int>(threads));
-    http::Server server(ioc, cfg->server);
+    std::vector<std::unique_ptr<asio::io_context>> iocs;
+    std::vector<asio::io_context*> io_ptrs;
+    using Guard = asio::executor_work_guard<asio::io_context::executor_type>;
+    std::vector<Guard> guards;  // keeps the other loops alive until the drain ends
+    for (unsigned i = 0; i < threads; ++i) {
+      iocs.push_back(std::make_unique<asio::io_context>(1));
+      io_ptrs.push_back(iocs.back().get());
+      if (i > 0) guards.emplace_back(iocs.back()->get_executor());
+    }
+    asio::io_context& ioc = *iocs[0];
+    http::Server server(io_ptrs, cfg->server);
 
     std::vector<std::unique_ptr<http::Endpoint>> endpoints;
     auto add = [&](const std::string& path, std::unique_ptr<http::Endpoint> ep) {
@@ -63,15 +75,28 @@ int serve(const std::string& config_path) {
                                     {"endpoints", static_cast<int64_t>(cfg->firehose.size())},
                                     {"version", std::string(HYDRANT_VERSION)}});
 
+    // The IO loop is never stopped with work pending: drain ends every
+    // connection and the signal wait, and run() then returns by itself.
+    // (Destroying suspended coroutines with the io_context is not safe.)
     asio::signal_set signals(ioc, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       observe::log_info("draining", {{"signal", static_cast<int64_t>(sig)}});
-      server.drain([&ioc] { ioc.stop(); });
+      server.drain([&](bool clean) {
+        if (!clean) {
+          // A request stuck past every deadline (a MongoDB call that does not
+          // return): its sender will retry; leave without unwinding it.
+          observe::log_warn("drain incomplete; exiting anyway");
+          std::fflush(stdout);
+          std::_Exit(0);
+        }
+        signals.cancel();
+        for (auto& g : guards) g.reset();
+      });
     });
 
     std::vector<std::thread> pool;
-    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([io = iocs[i].get()] { io->run(); });
     ioc.run();
     for (auto& t : pool) t.join();
     workers.join();

@@ -4,7 +4,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -310,10 +309,10 @@ asio::awaitable<void> run_session(Server& server, Stream& stream, std::string re
   auto state = std::make_shared<State>(State{true, &beast::get_lowest_layer(stream)});
   auto conn = std::make_shared<Server::Connection>();
   auto ex = co_await asio::this_coro::executor;
-  conn->close = [ex, state, weak = std::weak_ptr<Server::Connection>(conn)] {
-    asio::post(ex, [state, weak] {
+  conn->close = [ex, state, weak = std::weak_ptr<Server::Connection>(conn)](bool force) {
+    asio::post(ex, [state, weak, force] {
       auto c = weak.lock();
-      if (!c || !state->alive || !c->idle.load()) return;
+      if (!c || !state->alive || (!force && !c->idle.load())) return;
       beast::error_code ec;
       state->lowest->socket().shutdown(tcp::socket::shutdown_both, ec);
       state->lowest->cancel();
@@ -342,8 +341,13 @@ asio::awaitable<void> tls_connection(Server& server, tcp::socket socket, asio::s
 
 }  // namespace
 
-Server::Server(asio::io_context& ioc, const config::Server& cfg, Timeouts timeouts)
-    : ioc_(ioc), cfg_(cfg), timeouts_(timeouts), admission_(cfg.max_inflight), acceptor_(ioc) {
+Server::Server(std::vector<asio::io_context*> iocs, const config::Server& cfg, Timeouts timeouts)
+    : iocs_(std::move(iocs)),
+      ioc_(*iocs_.at(0)),
+      cfg_(cfg),
+      timeouts_(timeouts),
+      admission_(cfg.max_inflight),
+      acceptor_(ioc_) {
   if (cfg_.tls()) {
     tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
     tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -385,7 +389,8 @@ uint16_t Server::start() {
 asio::awaitable<void> Server::accept_loop() {
   for (;;) {
     beast::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(ioc_), asio::redirect_error(use_awaitable, ec));
+    asio::io_context& home = *iocs_[next_++ % iocs_.size()];
+    tcp::socket socket = co_await acceptor_.async_accept(home, asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (!acceptor_.is_open()) co_return;
       observe::log_warn("accept failed", {{"error", ec.message()}});
@@ -417,34 +422,42 @@ void Server::detach(std::list<std::shared_ptr<Connection>>::iterator it) {
   connections_.erase(it);
 }
 
-void Server::drain(std::function<void()> done) {
+void Server::drain(std::function<void(bool clean)> done) {
   draining_ = true;
   asio::co_spawn(ioc_, drain_loop(std::move(done)), asio::detached);
 }
 
-asio::awaitable<void> Server::drain_loop(std::function<void()> done) {
+asio::awaitable<void> Server::drain_loop(std::function<void(bool clean)> done) {
   beast::error_code ec;
   acceptor_.close(ec);
   const auto deadline = std::chrono::steady_clock::now() + timeouts_.drain;
+  const auto hard_deadline = deadline + std::chrono::seconds(5);
   asio::steady_timer timer(ioc_);
+  bool warned = false;
   for (;;) {
     size_t open;
+    const auto now = std::chrono::steady_clock::now();
+    const bool force = now > deadline;
     {
       std::lock_guard lock(mu_);
       open = connections_.size();
-      // Idle connections (waiting for a request) are closed; busy ones finish first.
-      for (auto& c : connections_)
-        if (c->idle.load()) c->close();
+      // Idle connections (waiting for a request) are closed at once; busy ones
+      // finish their request first, or are closed at the deadline.
+      for (auto& c : connections_) c->close(force);
     }
     if (open == 0) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      observe::log_warn("drain timed out", {{"open_connections", static_cast<int64_t>(open)}});
-      break;
+    if (force && !warned) {
+      observe::log_warn("drain timed out; closing busy connections", {{"open_connections", static_cast<int64_t>(open)}});
+      warned = true;
+    }
+    if (now > hard_deadline) {
+      done(false);
+      co_return;
     }
     timer.expires_after(std::chrono::milliseconds(25));
     co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
   }
-  done();
+  done(true);
 }
 
 }  // namespace hydrant::http

@@ -58,7 +58,10 @@ class Admission {
 
 class Server {
  public:
-  Server(asio::io_context& ioc, const config::Server& cfg, Timeouts timeouts = {});
+  // One io_context per IO thread, each run by exactly one thread: a connection
+  // lives on one of them, so it needs no strand. The first also runs the
+  // acceptor and the drain.
+  Server(std::vector<asio::io_context*> iocs, const config::Server& cfg, Timeouts timeouts = {});
   ~Server();
 
   // Exact paths; a path also serves its sub-paths (`/v1` serves `/v1/track`).
@@ -67,8 +70,9 @@ class Server {
   // Binds and starts accepting; throws on failure. Returns the bound port.
   uint16_t start();
   // Stops accepting, closes idle connections, lets requests in progress finish
-  // (at most the drain timeout), then calls `done` on an IO thread.
-  void drain(std::function<void()> done);
+  // (at most the drain timeout, then they are closed too), then calls `done` on
+  // an IO thread with whether every connection ended.
+  void drain(std::function<void(bool clean)> done);
 
   const config::Server& config() const { return cfg_; }
   Admission& admission() { return admission_; }
@@ -78,16 +82,19 @@ class Server {
 
   struct Connection {
     std::atomic<bool> idle{true};
-    std::function<void()> close;  // posts the close to the connection's executor
+    // Posts a close to the connection's executor; without `force` only while idle.
+    std::function<void(bool force)> close;
   };
   std::list<std::shared_ptr<Connection>>::iterator attach(std::shared_ptr<Connection> c);
   void detach(std::list<std::shared_ptr<Connection>>::iterator it);
 
  private:
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> drain_loop(std::function<void()> done);
+  asio::awaitable<void> drain_loop(std::function<void(bool clean)> done);
 
+  std::vector<asio::io_context*> iocs_;
   asio::io_context& ioc_;
+  size_t next_ = 0;
   config::Server cfg_;
   Timeouts timeouts_;
   Admission admission_;

@@ -25,7 +25,7 @@ constexpr size_t kMaxStatements = 100000;  // MongoDB's maxWriteBatchSize
 // time in proportion to the collection, so keep each command short.
 constexpr size_t kFerretStatements = 16;  // short commands: its replaces are slow on big collections
 
-// Asks the server who it is; FerretDB says so in buildInfo.
+// Asks the server who it is; FerretDB says so in buildInfo (ferretdbVersion).
 size_t detect_max_statements(mongoc_client_t* client) {
   bson_t cmd = BSON_INITIALIZER, reply;
   BSON_APPEND_INT32(&cmd, "buildInfo", 1);
@@ -33,7 +33,7 @@ size_t detect_max_statements(mongoc_client_t* client) {
   size_t result = 0;
   if (mongoc_client_command_simple(client, "admin", &cmd, nullptr, &reply, &err)) {
     bson_iter_t it;
-    result = bson_iter_init_find(&it, &reply, "ferretdb") ? kFerretStatements : kMaxStatements;
+    result = bson_iter_init_find(&it, &reply, "ferretdbVersion") ? kFerretStatements : kMaxStatements;
   }
   bson_destroy(&reply);
   bson_destroy(&cmd);
