@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -115,6 +116,21 @@ class BulkWriter {
     return ok;
   }
 
+  // Executes `bulk` of `n` statements: true when all were written, false on a
+  // fault that fails the request, nullopt when `reply` holds per-statement errors
+  // (or the command failed as a whole with `whole`) for the caller to sort out.
+  std::optional<bool> run(mongoc_bulk_operation_t* bulk, size_t n, bson_t* reply, bson_error_t* error,
+                          ErrorClass& whole) {
+    if (execute(bulk, reply, error)) {
+      written += n;
+      return true;
+    }
+    whole = classify_error(*error, reply);
+    if (whole == ErrorClass::unavailable) return fail(Fault::unavailable, error->message);
+    if (has_array(reply, "writeConcernErrors")) return fail(Fault::error, std::string("write concern: ") + error->message);
+    return std::nullopt;
+  }
+
   // Inserts; items whose `_id` exists already go to `existing`.
   bool insert(const std::vector<const bson_t*>& docs, const std::vector<size_t>& items, std::vector<size_t>& existing) {
     if (std::chrono::steady_clock::now() > deadline_) return fail(Fault::error, "MongoDB write timed out");
@@ -134,13 +150,8 @@ class BulkWriter {
     if (appended.empty()) return true;
     BsonStack reply;
     bson_error_t error;
-    if (execute(bulk.get(), &reply.b, &error)) {
-      written += appended.size();
-      return true;
-    }
-    const ErrorClass whole = classify_error(error, &reply.b);
-    if (whole == ErrorClass::unavailable) return fail(Fault::unavailable, error.message);
-    if (has_array(&reply.b, "writeConcernErrors")) return fail(Fault::error, std::string("write concern: ") + error.message);
+    ErrorClass whole;
+    if (auto done = run(bulk.get(), appended.size(), &reply.b, &error, whole)) return *done;
     std::vector<WriteError> errors = write_errors(&reply.b);
     if (errors.empty()) {
       if (whole == ErrorClass::transient) return fail(Fault::error, error.message);
@@ -196,14 +207,8 @@ class BulkWriter {
 
     BsonStack reply;
     bson_error_t error;
-    if (execute(bulk.get(), &reply.b, &error)) {
-      written += appended.size();
-      return true;
-    }
-
-    const ErrorClass whole = classify_error(error, &reply.b);
-    if (whole == ErrorClass::unavailable) return fail(Fault::unavailable, error.message);
-    if (has_array(&reply.b, "writeConcernErrors")) return fail(Fault::error, std::string("write concern: ") + error.message);
+    ErrorClass whole;
+    if (auto done = run(bulk.get(), appended.size(), &reply.b, &error, whole)) return *done;
 
     std::vector<WriteError> errors = write_errors(&reply.b);
     if (!errors.empty()) {

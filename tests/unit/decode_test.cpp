@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include "test_support.hpp"
 #include <zlib.h>
 
 #include <sys/wait.h>
@@ -25,22 +27,12 @@ using hydrant::firehose::parse_envelope;
 
 namespace {
 
+using hydrant_test::gzip;
+using hydrant_test::crash_signal;
+
 constexpr int64_t kReceived = 1704164645000;  // 2024-01-02T03:04:05Z
 const char* kOid = "65a1b2c3d4e5f6a7b8c9d0e1";
 
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -82,19 +74,6 @@ struct Run {
   Batch batch;
 };
 
-// Runs `f` in a child process and returns the signal that killed it (0 if none),
-// so that a crash in the code under test fails one test instead of the whole run.
-int crash_signal(const std::function<void()>& f) {
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    f();
-    _exit(0);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-}
 
 Run decode_here(const Firehose& cfg, std::string body, const Head& head, size_t max_record);
 

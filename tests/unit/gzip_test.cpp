@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include "test_support.hpp"
 #include <zlib.h>
 
 #include <random>
@@ -13,20 +15,8 @@ using hydrant::codec::InflateStatus;
 
 namespace {
 
-// Compresses `in` as one gzip member with zlib.
-std::string gzip(const std::string& in, int level = Z_DEFAULT_COMPRESSION) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using hydrant_test::gzip;
+
 
 // Compresses `n` zero bytes without holding them in memory all at once.
 std::string gzip_zeros(size_t n) {

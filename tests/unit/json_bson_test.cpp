@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include <bson/bson.h>
 #include <simdjson.h>
 
@@ -23,25 +25,14 @@ using hydrant::codec::make_bson;
 
 namespace {
 
+using hydrant_test::crash_signal;
+
 struct Result {
   bool ok = false;
   std::string error;
   BsonPtr doc;
 };
 
-// Runs `f` in a child process and returns the signal that killed it (0 if none),
-// so that a crash in the code under test fails one test instead of the whole run.
-int crash_signal(const std::function<void()>& f) {
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    f();
-    _exit(0);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-}
 
 Result convert_here(const std::string& json, const Conversions& conv, std::string_view skip) {
   simdjson::dom::parser parser;
