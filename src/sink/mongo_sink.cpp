@@ -26,6 +26,11 @@ constexpr size_t kMaxStatements = 100000;  // MongoDB's maxWriteBatchSize
 // time in proportion to the collection, so keep each command short.
 constexpr size_t kFerretStatements = 16;  // short commands: its replaces are slow on big collections
 
+// MongoDB's document size limit. Bigger documents are refused here: libmongoc
+// would refuse them too, but reports them with an index into its own sub-batch,
+// which cannot be mapped back to the record.
+constexpr uint32_t kMaxDocumentBytes = 16u << 20;
+
 // Asks the server who it is; FerretDB says so in buildInfo (ferretdbVersion).
 size_t detect_max_statements(mongoc_client_t* client) {
   bson_t cmd = BSON_INITIALIZER, reply;
@@ -71,7 +76,12 @@ class BulkWriter {
  public:
   BulkWriter(mongoc_collection_t* coll, const mongoc_write_concern_t* wc, Outcome& out,
              std::chrono::steady_clock::time_point deadline, size_t max_replace)
-      : coll_(coll), wc_(wc), out_(out), deadline_(deadline), max_replace_(max_replace) {}
+      : coll_(coll),
+        wc_(wc),
+        out_(out),
+        deadline_(deadline),
+        max_replace_(max_replace),
+        update_indexes_reliable_(max_replace != kFerretStatements) {}
 
   struct Refused {
     size_t item;
@@ -140,6 +150,10 @@ class BulkWriter {
     std::vector<size_t> appended;
     appended.reserve(items.size());
     for (size_t i : items) {
+      if (docs[i]->len > kMaxDocumentBytes) {
+        refused.push_back({i, "document is " + std::to_string(docs[i]->len) + " bytes, more than MongoDB's 16 MiB limit"});
+        continue;
+      }
       bson_error_t err;
       if (!mongoc_bulk_operation_insert_with_opts(bulk.get(), docs[i], &opts.b, &err)) {
         refused.push_back({i, err.message});
@@ -211,6 +225,17 @@ class BulkWriter {
     if (auto done = run(bulk.get(), appended.size(), &reply.b, &error, whole)) return *done;
 
     std::vector<WriteError> errors = write_errors(&reply.b);
+    // FerretDB numbers a failed update statement 0 whatever its position: there,
+    // a multi-statement failure is isolated by halving instead.
+    if (!errors.empty() && !update_indexes_reliable_ && appended.size() > 1) {
+      for (const auto& we : errors) {
+        const ErrorClass c = classify_code(we.code, we.message);
+        if (c == ErrorClass::transient || c == ErrorClass::unavailable)
+          return fail(c == ErrorClass::unavailable ? Fault::unavailable : Fault::error, we.message);
+      }
+      errors.clear();
+      whole = ErrorClass::permanent;
+    }
     if (!errors.empty()) {
       std::vector<size_t> dupes;
       std::unordered_set<size_t> failed;
@@ -287,6 +312,7 @@ class BulkWriter {
   Outcome& out_;
   std::chrono::steady_clock::time_point deadline_;
   size_t max_replace_;
+  bool update_indexes_reliable_;  // false on FerretDB
 };
 
 codec::BsonPtr reject_doc(const Target& target, const std::string& request_id, const Reject& r, int64_t received_at) {

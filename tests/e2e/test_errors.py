@@ -155,3 +155,17 @@ def test_access_key_of_4096_bytes(start_hydrant, db, db_name):
     resp, rid = fh.post([{"_id": "b"}], access_key=key[:-1] + "X")
     check_response(resp, rid, 401)
     assert [d["_id"] for d in db.records.find()] == ["a"]
+
+
+def test_header_names_are_case_insensitive(hydrant, firehose, db):
+    """A proxy in front of hydrant (HTTP/2 on the outside) may pass header names in
+    lower case: they are the same headers."""
+    rid = new_request_id()
+    headers = {k.lower(): v for k, v in firehose_headers(rid, DEFAULT_KEY).items()}
+    resp = firehose.post_raw(firehose_body(rid, [{"_id": "lower"}]), headers)
+    check_response(resp, rid, 200)
+    headers = {k.upper(): v for k, v in firehose_headers(rid, DEFAULT_KEY).items()}
+    headers["CONTENT-ENCODING"] = "identity"
+    resp = firehose.post_raw(firehose_body(rid, [{"_id": "lower"}]), headers)
+    check_response(resp, rid, 200)
+    assert [d["_id"] for d in db.records.find()] == ["lower"]

@@ -310,3 +310,92 @@ def test_two_endpoints_route_by_path(start_hydrant, db, db_name):
     check_response(resp, rid, 401)
     assert [d["_id"] for d in db.a.find()] == ["1"]
     assert sorted(d["_id"] for d in db.b.find()) == ["2", "3"]
+
+
+def test_json_numbers_and_strings_keep_their_values(hydrant, firehose, db):
+    rec = (
+        b'{"_id": "n", "i32": 2147483647, "i64": 2147483648, "min": -9223372036854775808,'
+        b' "f": 0.1, "e": 1.5e300, "neg0": -0.0, "t": true, "nil": null,'
+        b' "esc": "tab\\tquote\\" \\u00e9 \\ud83d\\ude00", "raw": "caf\xc3\xa9 \xf0\x9f\x98\x80",'
+        b' "nul": "a\\u0000b", "arr": [1, "two", {"three": 3}], "empty": {}, "emptyArr": []}'
+    )
+    resp, rid = firehose.post([rec])
+    check_response(resp, rid, 200)
+    doc = db.records.find_one({"_id": "n"})
+    assert doc is not None, list(db.rejects.find())
+    assert doc["i32"] == 2147483647 and not isinstance(doc["i32"], Int64)
+    assert doc["i64"] == 2147483648 and isinstance(doc["i64"], Int64)
+    assert doc["min"] == -9223372036854775808 and isinstance(doc["min"], Int64)
+    assert doc["f"] == 0.1 and doc["e"] == 1.5e300
+    assert doc["t"] is True and doc["nil"] is None
+    assert doc["esc"] == 'tab\tquote" é 😀'
+    assert doc["raw"] == "café 😀"
+    assert doc["nul"] == "a\x00b"
+    assert doc["arr"] == [1, "two", {"three": 3}]  # (no nested array: FerretDB v1 refuses those)
+    assert doc["empty"] == {} and doc["emptyArr"] == []
+
+
+def test_awkward_records_never_block_good_ones(hydrant, firehose, db):
+    """Records BSON or the server may not take: each is stored faithfully or becomes a
+    reject; the good records around them are written either way."""
+    awkward = {
+        1: b'{"_id": "nulkey", "a\\u0000b": 1}',      # a NUL in a key: not representable in BSON
+        3: b'{"_id": "dollar", "$bad": 1}',           # $-prefixed field, not Extended JSON
+        5: b'{"_id": "badutf8", "s": "\xff\xfe"}',    # invalid UTF-8 in a string
+        7: b'{"_id": "dots", "a.b": 1}',              # a dot in a field name
+        9: b'{"_id": {"$oid": "zz"}}',                # a malformed $oid
+    }
+    records = []
+    for i in range(11):
+        records.append(awkward.get(i, json.dumps({"_id": f"good-{i}"}).encode()))
+    resp, rid = firehose.post(records)
+    check_response(resp, rid, 200)
+    stored = {d["_id"]: d for d in db.records.find()}
+    rejected = {r["index"] for r in db.rejects.find()}
+    for i in range(11):
+        if i not in awkward:
+            assert f"good-{i}" in stored, f"good record {i} missing"
+    assert 1 in rejected, "a key with a NUL cannot be stored faithfully: it must be a reject"
+    assert "nulkey" not in stored
+    assert 5 in rejected, "invalid UTF-8 is not JSON: a reject"
+    assert 9 in rejected, "a malformed $oid is a reject"
+    assert 3 in rejected or stored["dollar"] == {"_id": "dollar", "$bad": 1}
+    assert 7 in rejected or stored["dots"] == {"_id": "dots", "a.b": 1}
+    assert len(stored) + len(rejected) == 11
+
+
+def test_permanent_faults_become_rejects(hydrant, firehose, db):
+    """SPEC §3: a record MongoDB permanently refuses (a unique secondary index clash,
+    a document over 16 MiB) goes to the rejects; the rest of the batch is written."""
+    db.records.create_index("email", unique=True)
+    db.records.insert_many([
+        {"_id": "existing", "email": "taken@example.com"},
+        {"_id": "k", "email": "k@example.com"},
+        {"_id": "j", "email": "j@example.com"},
+    ])
+    huge = gzip.compress(json.dumps({"_id": "huge", "email": "huge@example.com",
+                                     "pad": "h" * (17 << 20)}).encode())
+    records = [
+        {"_id": "good-0", "email": "a@example.com"},
+        {"_id": "clash", "email": "taken@example.com"},   # insert clashes on email
+        {"_id": "good-2", "email": "b@example.com"},
+        huge,                                              # 17 MiB once inflated
+        {"_id": "good-4", "email": "c@example.com"},
+        {"_id": "k", "email": "j@example.com"},            # the replace clashes on email
+        {"_id": "good-6", "email": "d@example.com"},
+    ]
+    rid = new_request_id()
+    for attempt in range(2):
+        resp, _ = firehose.post(records, rid)
+        check_response(resp, rid, 200)
+        docs = {d["_id"]: d["email"] for d in db.records.find()}
+        assert docs == {
+            "existing": "taken@example.com", "k": "k@example.com", "j": "j@example.com",
+            "good-0": "a@example.com", "good-2": "b@example.com", "good-4": "c@example.com",
+            "good-6": "d@example.com",
+        }, f"attempt {attempt + 1}"
+        rejects = {r["index"]: r for r in db.rejects.find()}
+        assert set(rejects) == {1, 3, 5}, f"attempt {attempt + 1}"
+    for i in (1, 3, 5):
+        assert rejects[i]["_id"] == f"{rid}:{i}" and rejects[i]["reason"]
+    assert rejects[1]["data"] == json.dumps(records[1]).encode()
