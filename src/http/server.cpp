@@ -93,7 +93,7 @@ class Session {
 
   asio::awaitable<void> run() {
     beast::flat_buffer buffer;
-    std::vector<char> chunk(kChunk);
+    std::vector<char> chunk;  // allocated only while a body is read: idle connections stay small
     for (;;) {
       if (server_.draining()) break;
       bhttp::request_parser<bhttp::buffer_body> parser;
@@ -218,6 +218,11 @@ class Session {
     const auto& cfg = server_.config();
     std::optional<codec::GzipDecoder> decoder;
     if (gzip) decoder.emplace(cfg.max_body);
+    chunk.resize(kChunk);
+    struct Release {
+      std::vector<char>& c;
+      ~Release() { std::vector<char>().swap(c); }
+    } release{chunk};
     while (!parser.is_done()) {
       parser.get().body().data = chunk.data();
       parser.get().body().size = chunk.size();
