@@ -29,6 +29,8 @@ namespace {
 
 using hydrant_test::gzip;
 using hydrant_test::crash_signal;
+using hydrant_test::find;
+using hydrant_test::type_at;
 
 constexpr int64_t kReceived = 1704164645000;  // 2024-01-02T03:04:05Z
 const char* kOid = "65a1b2c3d4e5f6a7b8c9d0e1";
@@ -105,15 +107,6 @@ Firehose json_cfg() {
   return f;
 }
 
-bool find(const bson_t* b, const char* path, bson_iter_t& out) {
-  bson_iter_t it;
-  return bson_iter_init(&it, b) && bson_iter_find_descendant(&it, path, &out);
-}
-
-bson_type_t type_at(const bson_t* b, const char* path) {
-  bson_iter_t it;
-  return find(b, path, it) ? bson_iter_type(&it) : BSON_TYPE_EOD;
-}
 
 std::string str_at(const bson_t* b, const char* path) {
   bson_iter_t it;

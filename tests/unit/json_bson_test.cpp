@@ -26,6 +26,8 @@ using hydrant::codec::make_bson;
 namespace {
 
 using hydrant_test::crash_signal;
+using hydrant_test::find;
+using hydrant_test::type_at;
 
 struct Result {
   bool ok = false;
@@ -77,15 +79,6 @@ std::string libbson_canonical(const std::string& json) {
   return out;
 }
 
-bool find(const bson_t* b, const char* path, bson_iter_t& out) {
-  bson_iter_t it;
-  return bson_iter_init(&it, b) && bson_iter_find_descendant(&it, path, &out);
-}
-
-bson_type_t type_at(const bson_t* b, const char* path) {
-  bson_iter_t it;
-  return find(b, path, it) ? bson_iter_type(&it) : BSON_TYPE_EOD;
-}
 
 int64_t date_at(const bson_t* b, const char* path) {
   bson_iter_t it;

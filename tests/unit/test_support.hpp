@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <bson/bson.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -38,6 +39,17 @@ inline int crash_signal(const std::function<void()>& f) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+// The value at a dotted path of `b`, if any.
+inline bool find(const bson_t* b, const char* path, bson_iter_t& out) {
+  bson_iter_t it;
+  return bson_iter_init(&it, b) && bson_iter_find_descendant(&it, path, &out);
+}
+
+inline bson_type_t type_at(const bson_t* b, const char* path) {
+  bson_iter_t it;
+  return find(b, path, it) ? bson_iter_type(&it) : BSON_TYPE_EOD;
 }
 
 }  // namespace hydrant_test
