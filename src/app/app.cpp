@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app/firehose_endpoint.hpp"
+#include "app/segment_endpoints.hpp"
 #include "app/ops_endpoints.hpp"
 #include "observe/log.hpp"
 
@@ -66,13 +67,19 @@ int serve(const std::string& config_path) {
     add("/metrics", std::make_unique<MetricsEndpoint>());
     for (const auto& f : cfg->firehose)
       add(f.path, std::make_unique<FirehoseEndpoint>(f, cfg->server.max_body, sink, workers));
+    for (const auto& s : cfg->segment) {
+      if (s.kind == config::Segment::Kind::webhook)
+        add(s.path, std::make_unique<SegmentWebhookEndpoint>(s, sink, workers));
+      else
+        add(s.path, std::make_unique<TrackingApiEndpoint>(s, sink, workers));
+    }
 
     const uint16_t port = server.start();
     const std::string host = cfg->server.host.find(':') != std::string::npos ? "[" + cfg->server.host + "]"
                                                                               : cfg->server.host;
     observe::log_info("listening", {{"address", host + ":" + std::to_string(port)},
                                     {"tls", cfg->server.tls()},
-                                    {"endpoints", static_cast<int64_t>(cfg->firehose.size())},
+                                    {"endpoints", static_cast<int64_t>(cfg->endpoints())},
                                     {"version", std::string(HYDRANT_VERSION)}});
 
     // The IO loop is never stopped with work pending: drain ends every
@@ -112,7 +119,8 @@ int serve(const std::string& config_path) {
 int check(const std::string& config_path, bool connect) {
   auto cfg = load(config_path);
   if (!cfg) return 1;
-  std::cout << "config OK: " << cfg->firehose.size() << " firehose endpoint(s)\n";
+  std::cout << "config OK: " << cfg->firehose.size() << " firehose endpoint(s), " << cfg->segment.size()
+            << " segment endpoint(s)\n";
   if (!connect) return 0;
   try {
     sink::MongoSink sink(cfg->mongodb, 1);

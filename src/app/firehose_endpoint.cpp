@@ -1,8 +1,7 @@
 #include "app/firehose_endpoint.hpp"
 
-#include "app/blocking.hpp"
+#include "app/write.hpp"
 #include "codec/datetime.hpp"
-#include "observe/metrics.hpp"
 
 namespace hydrant::app {
 
@@ -18,8 +17,7 @@ FirehoseEndpoint::FirehoseEndpoint(const config::Firehose& cfg, size_t max_body,
     : cfg_(cfg),
       decoder_(cfg_, max_body),
       target_{cfg.path, cfg.database, cfg.collection, cfg.rejects},
-      sink_(sink),
-      workers_(workers) {}
+      writer_{sink, workers} {}
 
 http::Response FirehoseEndpoint::error(const http::Request& head, int status, std::string_view message,
                                        http::RequestLog& log) {
@@ -53,17 +51,9 @@ boost::asio::awaitable<http::Response> FirehoseEndpoint::handle(http::Request& r
 
   const int64_t received_at = codec::now_ms();
   Batch batch = decoder_.decode(env, head, received_at);
-  log.records = batch.records;
-
   sink::RawRecord raw = [this, &env](uint32_t i) { return decoder_.raw_record(env, i); };
-  const sink::Outcome out =
-      co_await run_blocking(workers_, [&] { return sink_.write(target_, batch, raw, received_at); });
-  log.written = out.written;
-  log.rejected = out.rejected;
-  observe::Metrics::get().records(cfg_.path, out.written, out.rejected);
-  if (out.fault == sink::Fault::unavailable)
-    co_return error(req, 503, "MongoDB is unavailable: " + out.message, log);
-  if (out.fault == sink::Fault::error) co_return error(req, 500, "MongoDB write failed: " + out.message, log);
+  const sink::Outcome out = co_await writer_.write(target_, batch, raw, received_at, log);
+  if (auto fault = fault_status(out)) co_return error(req, fault->first, fault->second, log);
   co_return firehose::render(200, log.request_id);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 #include <boost/asio/thread_pool.hpp>
 
+#include "app/write.hpp"
 #include "http/server.hpp"
 #include "sink/mongo_sink.hpp"
 #include "sources/firehose/decode.hpp"
@@ -22,8 +23,7 @@ class FirehoseEndpoint final : public http::Endpoint {
   config::Firehose cfg_;
   firehose::Decoder decoder_;
   sink::Target target_;
-  sink::MongoSink& sink_;
-  boost::asio::thread_pool& workers_;
+  Writer writer_;
 };
 
 }  // namespace hydrant::app

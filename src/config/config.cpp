@@ -167,11 +167,88 @@ class Loader {
     }
   }
 
+  // database, collection and rejects (as given, after ${} interpolation) must be usable MongoDB names.
+  void check_names(const toml::table& t, const std::string& where, const std::string& database,
+                   const std::string& collection, const std::string& rejects) {
+    const std::pair<const char*, const std::string*> names[] = {
+        {"database", &database}, {"collection", &collection}, {"rejects", &rejects}};
+    for (const auto& [key, v] : names) {
+      const toml::node* n = t.get(key);
+      if (!n || !n->is_string()) continue;
+      if (v->empty() || v->find('\0') != std::string::npos || v->find('$') != std::string::npos)
+        error(n, where + "." + key, "must be a non-empty name without $");
+    }
+  }
+
+  void path(const toml::table& t, const std::string& where, std::string& out) {
+    if (get_string(t, where, "path", out, true) && (out.empty() || out[0] != '/'))
+      error(t.get("path"), where + ".path", "must start with /");
+  }
+
+  void segment(const toml::table& t, const std::string& where, Segment& s) {
+    std::string kind;
+    if (!get_string(t, where, "kind", kind, true)) return;
+    const std::set<std::string> common = {"kind", "path", "database", "collection", "rejects"};
+    std::set<std::string> webhook_keys = {"query_secret", "shared_secret", "respond_with_result"};
+    std::set<std::string> tracking_keys = {"write_keys", "cors_origins", "max_event", "max_batch", "max_batch_events"};
+    const std::set<std::string>* own;
+    const std::set<std::string>* other;
+    if (kind == "webhook") {
+      s.kind = Segment::Kind::webhook;
+      own = &webhook_keys;
+      other = &tracking_keys;
+    } else if (kind == "tracking-api") {
+      s.kind = Segment::Kind::tracking_api;
+      own = &tracking_keys;
+      other = &webhook_keys;
+    } else {
+      error(t.get("kind"), where + ".kind", "must be \"webhook\" or \"tracking-api\"");
+      return;
+    }
+    for (const auto& [k, v] : t) {
+      const std::string key(k.str());
+      if (common.count(key) || own->count(key)) continue;
+      if (other->count(key))
+        error(&v, where + "." + key, "is only for kind = \"" +
+                                         std::string(kind == "webhook" ? "tracking-api" : "webhook") + "\"");
+      else
+        error(&v, where + "." + key, "unknown key");
+    }
+    path(t, where, s.path);
+    get_string(t, where, "database", s.database, true);
+    get_string(t, where, "collection", s.collection, true);
+    get_string(t, where, "rejects", s.rejects);
+    if (s.rejects.empty()) s.rejects = s.collection + "_rejects";
+    check_names(t, where, s.database, s.collection, s.rejects);
+    if (s.kind == Segment::Kind::webhook) {
+      get_string(t, where, "query_secret", s.query_secret);
+      get_string(t, where, "shared_secret", s.shared_secret);
+      if (const toml::node* n = t.get("respond_with_result")) {
+        if (const auto* b = n->as_boolean()) s.respond_with_result = b->get();
+        else error(n, where + ".respond_with_result", "must be true or false");
+      }
+      if (s.query_secret.empty() && s.shared_secret.empty())
+        error(&t, where, "set shared_secret (X-Signature) or query_secret (?secret=): "
+                         "an endpoint without either would store anything anyone sends");
+      return;
+    }
+    get_string_list(t, where, "write_keys", s.write_keys);
+    for (const auto& k : s.write_keys)
+      if (k.empty()) error(t.get("write_keys"), where + ".write_keys", "keys must not be empty");
+    get_string_list(t, where, "cors_origins", s.cors_origins);
+    get_size(t, where, "max_event", s.max_event);
+    get_size(t, where, "max_batch", s.max_batch);
+    if (const toml::node* n = t.get("max_batch_events")) {
+      const auto* i = n->as_integer();
+      if (!i || i->get() < 1) error(n, where + ".max_batch_events", "must be a number >= 1");
+      else s.max_batch_events = static_cast<uint64_t>(i->get());
+    }
+  }
+
   void firehose(const toml::table& t, const std::string& where, Firehose& f) {
     check_keys(t, where, {"path", "access_keys", "database", "collection", "id", "object_ids", "dates", "records",
                           "rejects", "metadata"});
-    if (get_string(t, where, "path", f.path, true) && (f.path.empty() || f.path[0] != '/'))
-      error(t.get("path"), where + ".path", "must start with /");
+    path(t, where, f.path);
     get_string_list(t, where, "access_keys", f.access_keys);
     for (const auto& k : f.access_keys)
       if (k.empty() || k.size() > 4096) error(t.get("access_keys"), where + ".access_keys", "keys must be 1 to 4096 bytes");
@@ -190,21 +267,44 @@ class Loader {
     get_string(t, where, "rejects", f.rejects);
     if (f.rejects.empty()) f.rejects = f.collection + "_rejects";
     get_string(t, where, "metadata", f.metadata);
-    auto check_name = [&](const char* key, const std::string& v) {
-      if (v.empty() || v.find('\0') != std::string::npos || v.find('$') != std::string::npos)
-        error(t.get(key), where + "." + key, "must be a non-empty name without $");
-    };
-    if (t.get("database")) check_name("database", f.database);
-    if (t.get("collection")) check_name("collection", f.collection);
-    if (t.get("rejects")) check_name("rejects", f.rejects);
+    check_names(t, where, f.database, f.collection, f.rejects);
     if (f.id.empty()) error(t.get("id"), where + ".id", "must be a field path");
     if (!f.metadata.empty() && (f.metadata.find('.') != std::string::npos || f.metadata[0] == '$' || f.metadata == "_id"))
       error(t.get("metadata"), where + ".metadata", "must be a top-level field name (no dots, not _id, no leading $)");
   }
 
+  // [[name]]: each table parsed by `parse` into `out`.
+  template <class T, class Parse>
+  void tables(const toml::table& root, const char* name, std::vector<T>& out, Parse parse) {
+    const toml::node* n = root.get(name);
+    if (!n) return;
+    const auto* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) {
+      error(n, name, std::string("must be an array of tables [[") + name + "]]");
+      return;
+    }
+    size_t i = 0;
+    for (const auto& item : *arr) {
+      T v;
+      (this->*parse)(*item.as_table(), std::string(name) + "[" + std::to_string(i++) + "]", v);
+      out.push_back(std::move(v));
+    }
+  }
+
+  // Every endpoint needs a path of its own.
+  template <class T>
+  void unique_paths(const toml::table& root, const char* name, const std::vector<T>& eps, std::set<std::string>& used) {
+    for (size_t i = 0; i < eps.size(); ++i) {
+      if (eps[i].path.empty() || used.insert(eps[i].path).second) continue;
+      const auto* tbl = root.get(name)->as_array()->get(i);
+      error(tbl->as_table()->get("path"), std::string(name) + "[" + std::to_string(i) + "].path",
+            "path " + eps[i].path + " is already used by another endpoint");
+    }
+  }
+
   Config load(const toml::table& root) {
     Config c;
-    check_keys(root, "", {"server", "mongodb", "firehose"});
+    check_keys(root, "", {"server", "mongodb", "firehose", "segment"});
     if (const toml::node* n = root.get("server")) {
       if (const auto* t = n->as_table()) server(*t, c.server);
       else error(n, "server", "must be a table [server]");
@@ -213,29 +313,13 @@ class Loader {
       if (const auto* t = n->as_table()) mongodb(*t, c.mongodb);
       else error(n, "mongodb", "must be a table [mongodb]");
     }
-    if (const toml::node* n = root.get("firehose")) {
-      const auto* arr = n->as_array();
-      if (!arr || !arr->is_array_of_tables()) {
-        error(n, "firehose", "must be an array of tables [[firehose]]");
-      } else {
-        size_t i = 0;
-        for (const auto& item : *arr) {
-          Firehose f;
-          firehose(*item.as_table(), "firehose[" + std::to_string(i++) + "]", f);
-          c.firehose.push_back(std::move(f));
-        }
-      }
-    }
+    tables(root, "firehose", c.firehose, &Loader::firehose);
+    tables(root, "segment", c.segment, &Loader::segment);
     std::set<std::string> paths = {"/healthz", "/readyz", "/metrics"};
-    for (size_t i = 0; i < c.firehose.size(); ++i) {
-      const auto& f = c.firehose[i];
-      if (!f.path.empty() && !paths.insert(f.path).second) {
-        const auto* tbl = root.get("firehose")->as_array()->get(i);
-        error(tbl->as_table()->get("path"), "firehose[" + std::to_string(i) + "].path",
-              "path " + f.path + " is already used by another endpoint");
-      }
-    }
-    if (c.firehose.empty()) errors.push_back(source_ + ": no endpoints configured: add at least one [[firehose]]");
+    unique_paths(root, "firehose", c.firehose, paths);
+    unique_paths(root, "segment", c.segment, paths);
+    if (c.endpoints() == 0)
+      errors.push_back(source_ + ": no endpoints configured: add at least one [[firehose]] or [[segment]]");
     return c;
   }
 

@@ -42,10 +42,31 @@ struct Firehose {
   std::string metadata;  // empty: no metadata field
 };
 
+struct Segment {
+  enum class Kind { webhook, tracking_api };
+  Kind kind = Kind::webhook;
+  std::string path;
+  std::string database;
+  std::string collection;
+  std::string rejects;  // default: <collection>_rejects
+  // webhook
+  std::string query_secret;   // empty: no ?secret= check
+  std::string shared_secret;  // empty: no X-Signature check
+  bool respond_with_result = false;
+  // tracking-api
+  std::vector<std::string> write_keys;  // empty: any key
+  std::vector<std::string> cors_origins;
+  uint64_t max_event = 32ull << 10;
+  uint64_t max_batch = 500ull << 10;
+  uint64_t max_batch_events = 2500;
+};
+
 struct Config {
   Server server;
   MongoDB mongodb;
   std::vector<Firehose> firehose;
+  std::vector<Segment> segment;
+  size_t endpoints() const { return firehose.size() + segment.size(); }
 };
 
 struct LoadResult {

@@ -25,6 +25,8 @@ constexpr size_t kChunk = 64 * 1024;
 
 std::optional<Response> Endpoint::precheck(const Request&, RequestLog&) { return std::nullopt; }
 
+uint64_t Endpoint::body_limit(const Request&) const { return 0; }
+
 Response Endpoint::error(const Request&, int status, std::string_view message, RequestLog& log) {
   log.error = std::string(message);
   Response r;
@@ -156,12 +158,17 @@ class Session {
       const std::string encoding = lower(head[bhttp::field::content_encoding]);
       const bool gzip = encoding == "gzip" || encoding == "x-gzip";
       const auto length = parser.content_length();
+      const uint64_t own_limit = ep->body_limit(req);
+      const uint64_t limit = own_limit ? std::min<uint64_t>(own_limit, cfg.max_body) : cfg.max_body;
+      const std::string too_large = limit == cfg.max_body
+                                        ? std::string("request body is larger than max_body")
+                                        : "request body is larger than " + std::to_string(limit) + " bytes";
       bool ok = true;
       if (!gzip && !encoding.empty() && encoding != "identity") {
         fail(415, "unsupported Content-Encoding (only gzip)");
         ok = false;
-      } else if (length && *length > cfg.max_body) {
-        fail(413, "request body is larger than max_body");
+      } else if (length && *length > limit) {
+        fail(413, too_large);
         ok = false;
       } else if (auto early = ep->precheck(req, log)) {
         res = std::move(*early);
@@ -177,7 +184,7 @@ class Session {
           co_await bhttp::async_write(stream_, cont, asio::redirect_error(use_awaitable, ec));
         }
         if (length && !gzip) req.body.reserve(*length + kPadding);
-        ok = co_await read_body(parser, buffer, chunk, req, gzip, reservation, started, fail);
+        ok = co_await read_body(parser, buffer, chunk, req, gzip, limit, too_large, reservation, started, fail);
         body_done = parser.is_done();
       }
       if (ok) {
@@ -213,11 +220,11 @@ class Session {
 
   template <class Fail>
   asio::awaitable<bool> read_body(bhttp::request_parser<bhttp::buffer_body>& parser, beast::flat_buffer& buffer,
-                                  std::vector<char>& chunk, Request& req, bool gzip, Reservation& reservation,
+                                  std::vector<char>& chunk, Request& req, bool gzip, uint64_t limit,
+                                  const std::string& too_large, Reservation& reservation,
                                   std::chrono::steady_clock::time_point started, Fail& fail) {
-    const auto& cfg = server_.config();
     std::optional<codec::GzipDecoder> decoder;
-    if (gzip) decoder.emplace(cfg.max_body);
+    if (gzip) decoder.emplace(limit);
     chunk.resize(kChunk);
     struct Release {
       std::vector<char>& c;
@@ -237,14 +244,14 @@ class Session {
         co_return false;
       }
       req.wire_bytes += n;
-      if (req.wire_bytes > cfg.max_body) {
-        fail(413, "request body is larger than max_body");
+      if (req.wire_bytes > limit) {
+        fail(413, too_large);
         co_return false;
       }
       if (decoder) {
         const auto st = decoder->feed({chunk.data(), n}, req.body);
         if (st == codec::InflateStatus::too_large) {
-          fail(413, "request body is larger than max_body after gzip decoding");
+          fail(413, too_large + " after gzip decoding");
           co_return false;
         }
         if (st == codec::InflateStatus::corrupt) {

@@ -31,6 +31,9 @@ class Endpoint {
   virtual const std::string& name() const = 0;  // label in logs and metrics
   // After the headers, before the body is read: refuse early (auth, headers).
   virtual std::optional<Response> precheck(const Request& head, RequestLog& log);
+  // A body limit below the server's max_body for this request (0: max_body).
+  // Over it, the server fails the request with 413 through error().
+  virtual uint64_t body_limit(const Request& head) const;
   virtual asio::awaitable<Response> handle(Request& req, RequestLog& log) = 0;
   // A failure found by the server itself (413, 503, bad encoding, ...), in the protocol's format.
   virtual Response error(const Request& head, int status, std::string_view message, RequestLog& log);

@@ -445,6 +445,8 @@ Outcome MongoSink::write(const Target& target, Batch& batch, const RawRecord& ra
       return out;
     }
     out.rejected = rejects.size();
+    out.rejects.reserve(rejects.size());
+    for (auto& r : rejects) out.rejects.push_back({r.record, std::move(r.reason)});
   }
   return out;
 }

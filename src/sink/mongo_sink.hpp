@@ -29,6 +29,11 @@ struct Outcome {
   std::string message;    // why, when fault != none
   uint64_t written = 0;   // documents upserted
   uint64_t rejected = 0;  // rejects stored (decode failures + records MongoDB refused)
+  struct Rejected {
+    uint32_t record;
+    std::string reason;
+  };
+  std::vector<Rejected> rejects;  // which records those are, and why
   double seconds = 0;
 };
 

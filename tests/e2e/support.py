@@ -186,14 +186,16 @@ def toml_value(v: Any) -> str:
     raise TypeError(f"no TOML for {v!r}")
 
 
-def render_config(server: dict, mongodb: dict, firehose: Iterable[dict] = ()) -> str:
+def render_config(server: dict, mongodb: dict, endpoints: Iterable[dict] = ()) -> str:
+    """Endpoints are [[firehose]] tables unless they say otherwise with a `table`
+    key (e.g. `{"table": "segment", "kind": "webhook", ...}`)."""
     out = ["[server]"]
     out += [f"{k} = {toml_value(v)}" for k, v in server.items()]
     out += ["", "[mongodb]"]
     out += [f"{k} = {toml_value(v)}" for k, v in mongodb.items()]
-    for ep in firehose:
-        out += ["", "[[firehose]]"]
-        out += [f"{k} = {toml_value(v)}" for k, v in ep.items() if v is not None]
+    for ep in endpoints:
+        out += ["", f"[[{ep.get('table', 'firehose')}]]"]
+        out += [f"{k} = {toml_value(v)}" for k, v in ep.items() if v is not None and k != "table"]
     return "\n".join(out) + "\n"
 
 

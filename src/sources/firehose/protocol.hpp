@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "codec/json_text.hpp"
 #include "config/config.hpp"
 #include "http/message.hpp"
 
@@ -50,6 +51,6 @@ std::optional<Error> parse_envelope(const std::string& body, Envelope& env);
 std::string render_body(std::string_view request_id, int64_t timestamp_ms, std::string_view error_message = {});
 http::Response render(int status, std::string_view request_id, std::string_view error_message = {});
 
-void append_json_string(std::string& out, std::string_view s);
+using codec::append_json_string;
 
 }  // namespace hydrant::firehose
