@@ -601,3 +601,97 @@ TEST(ParseSize, Invalid) {
     EXPECT_FALSE(parse_size(bad).has_value()) << bad;
   }
 }
+
+// ---- [[segment]] ----------------------------------------------------------------------
+
+TEST(ConfigSegment, BothKindsWithDefaults) {
+  const LoadResult r = load_string(R"(
+[[segment]]
+kind = "webhook"
+path = "/segment"
+shared_secret = "s"
+database = "segment"
+collection = "events"
+
+[[segment]]
+kind = "tracking-api"
+path = "/v1"
+write_keys = ["a", "b"]
+database = "segment"
+collection = "events"
+cors_origins = ["*"]
+max_event = "16KiB"
+max_batch_events = 100
+)");
+  ASSERT_TRUE(r.config.has_value()) << dump(r);
+  ASSERT_EQ(r.config->segment.size(), 2u);
+  const auto& w = r.config->segment[0];
+  EXPECT_EQ(w.kind, hydrant::config::Segment::Kind::webhook);
+  EXPECT_EQ(w.shared_secret, "s");
+  EXPECT_EQ(w.rejects, "events_rejects");
+  EXPECT_FALSE(w.respond_with_result);
+  const auto& t = r.config->segment[1];
+  EXPECT_EQ(t.kind, hydrant::config::Segment::Kind::tracking_api);
+  EXPECT_EQ(t.write_keys, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(t.max_event, 16u * 1024);
+  EXPECT_EQ(t.max_batch, 500u * 1024);
+  EXPECT_EQ(t.max_batch_events, 100u);
+  EXPECT_EQ(r.config->endpoints(), 2u);
+}
+
+TEST(ConfigSegment, WebhookNeedsASecret) {
+  const LoadResult r = load_string("[[segment]]\nkind = \"webhook\"\npath = \"/s\"\ndatabase = \"d\"\ncollection = \"c\"\n");
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_TRUE(has_error(r, {"segment[0]", "shared_secret", "query_secret"})) << dump(r);
+}
+
+TEST(ConfigSegment, KeysOfTheOtherKindAreNamed) {
+  const LoadResult r = load_string(R"(
+[[segment]]
+kind = "webhook"
+path = "/s"
+shared_secret = "x"
+write_keys = ["k"]
+database = "d"
+collection = "c"
+colection = "typo"
+)");
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_TRUE(has_error(r, {"segment[0].write_keys", "line 6", "only for kind = \"tracking-api\""})) << dump(r);
+  EXPECT_TRUE(has_error(r, {"segment[0].colection", "line 9", "unknown key"})) << dump(r);
+}
+
+TEST(ConfigSegment, BadKindAndValues) {
+  const LoadResult r = load_string(R"(
+[[segment]]
+kind = "webhooks"
+path = "/s"
+database = "d"
+collection = "c"
+
+[[segment]]
+kind = "tracking-api"
+path = "v1"
+database = "d"
+collection = "c"
+max_batch_events = 0
+max_batch = "lots"
+)");
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_TRUE(has_error(r, {"segment[0].kind", "line 3", "tracking-api"})) << dump(r);
+  EXPECT_TRUE(has_error(r, {"segment[1].path", "must start with /"})) << dump(r);
+  EXPECT_TRUE(has_error(r, {"segment[1].max_batch_events", "line 13"})) << dump(r);
+  EXPECT_TRUE(has_error(r, {"segment[1].max_batch", "line 14"})) << dump(r);
+}
+
+TEST(ConfigSegment, PathsAreUniqueAcrossEndpointKinds) {
+  const LoadResult r = load_string(std::string(kEndpoint) + R"(
+[[segment]]
+kind = "tracking-api"
+path = "/f"
+database = "d"
+collection = "c"
+)");
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_TRUE(has_error(r, {"segment[0].path", "already used"})) << dump(r);
+}
