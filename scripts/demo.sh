@@ -61,6 +61,7 @@ fi
 
 HTTP_PORT=$(free_port)
 export HYDRANT_LISTEN="127.0.0.1:$HTTP_PORT" FIREHOSE_ACCESS_KEY="demo-$(date +%s)"
+export SEGMENT_PUBLIC_SECRET="demo-public" SEGMENT_SHARED_SECRET="demo-shared-$RANDOM" SEGMENT_WRITE_KEY="demo-write-key"
 build/hydrant check --config examples/hydrant.toml
 say "starting hydrant on http://$HYDRANT_LISTEN"
 build/hydrant serve --config examples/hydrant.toml >"$WORK/hydrant.log" 2>&1 &
@@ -95,6 +96,27 @@ fi
 say "sending readings from 3 simulated nodes for ${SECONDS_OF_TRAFFIC}s, batched like a delivery stream"
 "$PY" examples/sensor_firehose.py --url "$URL" --access-key "$FIREHOSE_ACCESS_KEY" --seconds "$SECONDS_OF_TRAFFIC"
 
+say "Segment events: the official Python SDK (host = hydrant) and a signed webhook delivery"
+"$PY" - "http://$HYDRANT_LISTEN" <<'PY'
+import hashlib, hmac, json, os, sys, uuid, urllib.request
+import segment.analytics as sa
+base = sys.argv[1]
+client = sa.Client(os.environ["SEGMENT_WRITE_KEY"], host=base, sync_mode=True)
+client.identify("user-42", {"name": "Ada", "plan": "pro"})
+for item in ("Raspberry Pi 4", "Sense HAT", "Camera Module 3"):
+    client.track("user-42", "Favorited", {"itemName": item})
+client.page("user-42", "Docs", "Getting started")
+print("  SDK: identify, 3 × track Favorited, page → sent")
+event = {"type": "track", "event": "Order Completed", "userId": "user-42",
+         "messageId": str(uuid.uuid4()), "properties": {"total": 42.5}}
+body = json.dumps(event).encode()
+sig = hmac.new(os.environ["SEGMENT_SHARED_SECRET"].encode(), body, hashlib.sha1).hexdigest()
+req = urllib.request.Request(f"{base}/segment?secret={os.environ['SEGMENT_PUBLIC_SECRET']}", data=body,
+                             method="POST", headers={"Content-Type": "application/json", "X-Signature": sig})
+with urllib.request.urlopen(req) as r:
+    print(f"  webhook: HTTP {r.status} {r.read().decode()}")
+PY
+
 say "what landed in MongoDB (read back with pymongo)"
 "$PY" - <<'PY'
 import os, pprint, pymongo
@@ -107,6 +129,12 @@ pprint.pprint(latest, indent=2, width=100)
 print("\nthe rejects (kept with their reason and raw bytes, never dropped):")
 for r in db.reports_rejects.find():
     print(f"  record {r['index']} of request {r['requestId']}: {r['reason']}; data={bytes(r['data'])!r}")
+events = pymongo.MongoClient(os.environ["MONGODB_URI"]).segment.events
+print(f"\n  segment.events: {events.count_documents({})} documents")
+fav = events.find_one({"event": "Favorited"}, {"_id": 1, "type": 1, "event": 1, "properties": 1,
+                                               "timestamp": 1, "receivedAt": 1})
+print("a Segment event (_id is its messageId; timestamp and receivedAt are dates):")
+pprint.pprint(fav, indent=2, width=100)
 PY
 say "hydrant's metrics (excerpt)"
 "$PY" -c "import urllib.request; print(''.join(l for l in urllib.request.urlopen('http://$HYDRANT_LISTEN/metrics').read().decode().splitlines(True) if l.startswith(('hydrant_records', 'hydrant_requests'))))"

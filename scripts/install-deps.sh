@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything building and testing hydrant needs, on Debian 12 as root:
-# the Debian packages, FerretDB v1 (the MongoDB-compatible server the tests use)
-# in .cache/bin, and a Python venv for the end-to-end tests in .cache/venv.
+# the Debian packages (Chromium among them, for the browser test), FerretDB v1 (the
+# MongoDB-compatible server the tests use) in .cache/bin, a Python venv for the
+# end-to-end tests in .cache/venv, and the npm packages of tests/e2e/js (Segment's
+# Node.js and browser SDKs, playwright-core) in tests/e2e/js/node_modules.
 # Idempotent: when everything is present it only checks, in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +14,8 @@ CACHE="$ROOT/.cache"
 BIN="$CACHE/bin"
 VENV="$CACHE/venv"
 REQUIREMENTS="$ROOT/tests/e2e/requirements.txt"
+JS_DIR="$ROOT/tests/e2e/js"
+NODE_MAJOR_MIN=20
 
 log() { printf '[install-deps] %s\n' "$*"; }
 
@@ -22,6 +26,7 @@ APT_PACKAGES=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libbenchmark-dev
   python3-venv openssl ca-certificates
+  chromium
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -82,4 +87,24 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   echo "$want" > "$stamp"
 fi
 
-log "ok: Debian packages, $("$BIN/ferretdb" --version | head -1 | tr -s ' '), $("$VENV/bin/python" --version)"
+# --- npm packages for tests/e2e/js ------------------------------------------------------
+# Node.js itself comes with the machine (Debian 12's own nodejs is too old for
+# @segment/analytics-node); npm ci installs exactly package-lock.json.
+command -v node >/dev/null && command -v npm >/dev/null || {
+  log "error: node and npm are needed for tests/e2e/js (Node.js $NODE_MAJOR_MIN or later; none on PATH)"
+  exit 1
+}
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+((node_major >= NODE_MAJOR_MIN)) || {
+  log "error: Node.js $(node --version) is too old for tests/e2e/js: $NODE_MAJOR_MIN or later is needed"
+  exit 1
+}
+js_stamp="$JS_DIR/node_modules/.install.sha256"
+js_want=$(cat "$JS_DIR/package.json" "$JS_DIR/package-lock.json" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_want" ]; then
+  log "installing the npm packages of tests/e2e/js (npm ci)"
+  (cd "$JS_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$js_want" > "$js_stamp"
+fi
+
+log "ok: Debian packages, $("$BIN/ferretdb" --version | head -1 | tr -s ' '), $("$VENV/bin/python" --version), node $(node --version), $(chromium --version 2>/dev/null | head -1)"
