@@ -121,7 +121,7 @@ bool Decoder::decode_json(Batch& batch, uint32_t index, const std::string& bytes
       error = "record is JSON but not an object";
       return false;
     }
-    auto doc = codec::make_bson();
+    auto doc = codec::make_bson(bytes.size() + 64);
     if (!converter_.append_object(doc.get(), obj, error, cfg_.metadata)) return false;
     finish(batch, index, sub, std::move(doc), metadata);
     return true;
