@@ -9,6 +9,23 @@
 #include "config/size.hpp"
 
 namespace hydrant::config {
+
+const std::map<std::string, std::set<std::string>>& known_keys() {
+  static const std::map<std::string, std::set<std::string>> keys = {
+      {"", {"server", "mongodb", "firehose", "segment"}},
+      {"server", {"listen", "tls_cert", "tls_key", "max_body", "max_inflight"}},
+      {"mongodb", {"uri", "write_concern"}},
+      {"firehose",
+       {"path", "access_keys", "database", "collection", "id", "object_ids", "dates", "records", "rejects", "metadata"}},
+      {"segment.webhook",
+       {"kind", "path", "database", "collection", "rejects", "query_secret", "shared_secret", "respond_with_result"}},
+      {"segment.tracking-api",
+       {"kind", "path", "database", "collection", "rejects", "write_keys", "cors_origins", "max_event", "max_batch",
+        "max_batch_events"}},
+  };
+  return keys;
+}
+
 namespace {
 
 class Loader {
@@ -116,7 +133,7 @@ class Loader {
   }
 
   void server(const toml::table& t, Server& s) {
-    check_keys(t, "server", {"listen", "tls_cert", "tls_key", "max_body", "max_inflight"});
+    check_keys(t, "server", known_keys().at("server"));
     std::string listen;
     if (get_string(t, "server", "listen", listen)) {
       const size_t colon = listen.rfind(':');
@@ -146,7 +163,7 @@ class Loader {
   }
 
   void mongodb(const toml::table& t, MongoDB& m) {
-    check_keys(t, "mongodb", {"uri", "write_concern"});
+    check_keys(t, "mongodb", known_keys().at("mongodb"));
     if (get_string(t, "mongodb", "uri", m.uri) && m.uri.rfind("mongodb", 0) != 0)
       error(t.get("uri"), "mongodb.uri", "must start with mongodb:// or mongodb+srv://");
     if (const toml::node* wc = t.get("write_concern")) {
@@ -188,9 +205,8 @@ class Loader {
   void segment(const toml::table& t, const std::string& where, Segment& s) {
     std::string kind;
     if (!get_string(t, where, "kind", kind, true)) return;
-    const std::set<std::string> common = {"kind", "path", "database", "collection", "rejects"};
-    std::set<std::string> webhook_keys = {"query_secret", "shared_secret", "respond_with_result"};
-    std::set<std::string> tracking_keys = {"write_keys", "cors_origins", "max_event", "max_batch", "max_batch_events"};
+    const std::set<std::string>& webhook_keys = known_keys().at("segment.webhook");
+    const std::set<std::string>& tracking_keys = known_keys().at("segment.tracking-api");
     const std::set<std::string>* own;
     const std::set<std::string>* other;
     if (kind == "webhook") {
@@ -207,7 +223,7 @@ class Loader {
     }
     for (const auto& [k, v] : t) {
       const std::string key(k.str());
-      if (common.count(key) || own->count(key)) continue;
+      if (own->count(key)) continue;
       if (other->count(key))
         error(&v, where + "." + key, "is only for kind = \"" +
                                          std::string(kind == "webhook" ? "tracking-api" : "webhook") + "\"");
@@ -246,8 +262,7 @@ class Loader {
   }
 
   void firehose(const toml::table& t, const std::string& where, Firehose& f) {
-    check_keys(t, where, {"path", "access_keys", "database", "collection", "id", "object_ids", "dates", "records",
-                          "rejects", "metadata"});
+    check_keys(t, where, known_keys().at("firehose"));
     path(t, where, f.path);
     get_string_list(t, where, "access_keys", f.access_keys);
     for (const auto& k : f.access_keys)
@@ -304,7 +319,7 @@ class Loader {
 
   Config load(const toml::table& root) {
     Config c;
-    check_keys(root, "", {"server", "mongodb", "firehose", "segment"});
+    check_keys(root, "", known_keys().at(""));
     if (const toml::node* n = root.get("server")) {
       if (const auto* t = n->as_table()) server(*t, c.server);
       else error(n, "server", "must be a table [server]");

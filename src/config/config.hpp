@@ -1,7 +1,9 @@
 #pragma once
 // The TOML configuration (SPEC §1) as typed values.
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,6 +75,10 @@ struct LoadResult {
   std::optional<Config> config;
   std::vector<std::string> errors;  // each names the key and its line
 };
+
+// Every key the loader accepts, by table: "" (the top level), "server", "mongodb",
+// "firehose", "segment.webhook", "segment.tracking-api". The docs are checked against it.
+const std::map<std::string, std::set<std::string>>& known_keys();
 
 // Parses and validates; `${NAME}` in any string is replaced from the environment.
 LoadResult load_file(const std::string& path);
