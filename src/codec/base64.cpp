@@ -15,6 +15,17 @@ constexpr std::array<uint8_t, 256> make_table() {
 }
 constexpr auto kTable = make_table();
 
+// kShifted[k][c]: the 6 bits of character c already moved to their place in a
+// 24-bit group for position k of 4; an invalid character sets bit 31.
+constexpr std::array<std::array<uint32_t, 256>, 4> make_shifted() {
+  std::array<std::array<uint32_t, 256>, 4> t{};
+  for (int k = 0; k < 4; ++k)
+    for (int c = 0; c < 256; ++c)
+      t[k][c] = kTable[c] == 0xff ? 0x80000000u : static_cast<uint32_t>(kTable[c]) << (18 - 6 * k);
+  return t;
+}
+constexpr auto kShifted = make_shifted();
+
 }  // namespace
 
 bool base64_decode(std::string_view in, std::string& out) {
@@ -34,15 +45,17 @@ bool base64_decode(std::string_view in, std::string& out) {
   const auto* src = reinterpret_cast<const uint8_t*>(in.data());
 
   size_t i = 0;
+  uint32_t invalid = 0;
   for (; i + 4 <= len; i += 4) {
-    const uint32_t a = kTable[src[i]], b = kTable[src[i + 1]], c = kTable[src[i + 2]],
-                   d = kTable[src[i + 3]];
-    if ((a | b | c | d) & 0x80) return false;
-    const uint32_t v = a << 18 | b << 12 | c << 6 | d;
-    *dst++ = static_cast<uint8_t>(v >> 16);
-    *dst++ = static_cast<uint8_t>(v >> 8);
-    *dst++ = static_cast<uint8_t>(v);
+    const uint32_t v = kShifted[0][src[i]] | kShifted[1][src[i + 1]] | kShifted[2][src[i + 2]] |
+                       kShifted[3][src[i + 3]];
+    invalid |= v;
+    dst[0] = static_cast<uint8_t>(v >> 16);
+    dst[1] = static_cast<uint8_t>(v >> 8);
+    dst[2] = static_cast<uint8_t>(v);
+    dst += 3;
   }
+  if (invalid & 0x80000000u) return false;
   const size_t rest = len - i;
   if (rest >= 2) {
     const uint32_t a = kTable[src[i]], b = kTable[src[i + 1]];

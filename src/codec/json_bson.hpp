@@ -22,6 +22,12 @@ class Conversions {
     std::string path;
     std::map<std::string, Node, std::less<>> children;
     const Node* child(std::string_view key) const {
+      // Usually a handful of children: comparing sizes first skips most memcmp calls.
+      if (children.size() <= 8) {
+        for (const auto& [k, v] : children)
+          if (k.size() == key.size() && k == key) return &v;
+        return nullptr;
+      }
       auto it = children.find(key);
       return it == children.end() ? nullptr : &it->second;
     }
