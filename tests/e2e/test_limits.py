@@ -153,6 +153,30 @@ def test_over_max_inflight_is_503_with_retry_after(start_hydrant, db, db_name):
     assert db.records.count_documents({}) == 10
 
 
+def test_max_inflight_counts_the_processing_not_only_the_body(start_hydrant, db, db_name):
+    """A request holds about 3x its body while it is decoded and written
+    (docs/design.md), and max_inflight bounds that: a body of 40% of
+    max_inflight does not fit, one of 30% does."""
+    hydrant = start_hydrant([endpoint_config(db_name)], server={"max_inflight": "1MiB"})
+    fh = Firehose(hydrant)
+
+    def body_of(kib: int) -> tuple[bytes, str]:
+        rid = new_request_id()
+        records = [{"_id": f"{rid}-{i}", "pad": "z" * 700} for i in range(kib)]  # ~1 KiB of base64 each
+        return firehose_body(rid, records), rid
+
+    body, rid = body_of(400)
+    assert 0.35 * MiB < len(body) < 0.5 * MiB, len(body)
+    resp = fh.post_raw(body, firehose_headers(rid, DEFAULT_KEY))
+    check_response(resp, rid, 503)
+    assert resp.headers.get("Retry-After") == "1"
+    body, rid = body_of(280)
+    assert len(body) < 0.33 * MiB, len(body)
+    resp = fh.post_raw(body, firehose_headers(rid, DEFAULT_KEY))
+    check_response(resp, rid, 200)
+    assert db.records.count_documents({}) == 280
+
+
 def test_ten_thousand_records(hydrant, firehose, db):
     records = [{"n": i, "s": f"r{i}"} for i in range(10_000)]
     resp, rid = firehose.post(records, timeout=170)

@@ -104,6 +104,7 @@ def test_database_outage_is_503_then_the_retry_lands_once(start_hydrant, private
     r2 = tracking_post(hydrant, api_events, timeout=60)
     assert r1.status_code == 503 and "MongoDB" in r1.json()["error"], r1.text
     assert r2.status_code == 503 and r2.json()["success"] is False, r2.text
+    assert r1.headers.get("Retry-After") == "1" and r2.headers.get("Retry-After") == "1"
     assert time.monotonic() - t0 < 30, "an outage must fail fast enough for Segment's retries"
 
     ferret.start()
