@@ -55,6 +55,10 @@ int serve(const std::string& config_path) {
       if (i > 0) guards.emplace_back(iocs.back()->get_executor());
     }
     asio::io_context& ioc = *iocs[0];
+    if (cfg->server.max_inflight < 3 * cfg->server.max_body)
+      observe::log_warn("max_inflight is below 3 x max_body: the largest bodies will always get 503",
+                        {{"max_inflight", static_cast<int64_t>(cfg->server.max_inflight)},
+                         {"max_body", static_cast<int64_t>(cfg->server.max_body)}});
     http::Server server(io_ptrs, cfg->server);
 
     std::vector<std::unique_ptr<http::Endpoint>> endpoints;
