@@ -15,6 +15,7 @@
 
 #include "app/firehose_endpoint.hpp"
 #include "app/segment_endpoints.hpp"
+#include "app/webhook_endpoint.hpp"
 #include "app/ops_endpoints.hpp"
 #include "observe/log.hpp"
 
@@ -77,6 +78,7 @@ int serve(const std::string& config_path) {
       else
         add(s.path, std::make_unique<TrackingApiEndpoint>(s, sink, workers));
     }
+    for (const auto& w : cfg->webhook) add(w.path, std::make_unique<WebhookEndpoint>(w, sink, workers));
 
     const uint16_t port = server.start();
     const std::string host = cfg->server.host.find(':') != std::string::npos ? "[" + cfg->server.host + "]"
@@ -124,7 +126,7 @@ int check(const std::string& config_path, bool connect) {
   auto cfg = load(config_path);
   if (!cfg) return 1;
   std::cout << "config OK: " << cfg->firehose.size() << " firehose endpoint(s), " << cfg->segment.size()
-            << " segment endpoint(s)\n";
+            << " segment endpoint(s), " << cfg->webhook.size() << " webhook endpoint(s)\n";
   if (!connect) return 0;
   try {
     sink::MongoSink sink(cfg->mongodb, 1);

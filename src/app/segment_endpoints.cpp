@@ -1,7 +1,5 @@
 #include "app/segment_endpoints.hpp"
 
-#include <unordered_set>
-
 #include "codec/datetime.hpp"
 #include "codec/json_text.hpp"
 
@@ -60,24 +58,11 @@ boost::asio::awaitable<http::Response> SegmentWebhookEndpoint::handle(http::Requ
   const sink::Outcome out = co_await writer_.write(target_, batch, raw, received_at, log);
   if (auto fault = fault_status(out)) co_return error(req, fault->first, fault->second, log);
 
-  http::Response res;
-  if (!cfg_.respond_with_result) {
-    res.status = 204;
-    res.content_type.clear();
-    co_return res;
-  }
-  std::unordered_set<uint32_t> refused;
-  for (const auto& r : out.rejects) refused.insert(r.record);
-  std::string body = "{\"inserted\":" + std::to_string(out.written) + ",\"ids\":[";
-  bool first = true;
-  for (const auto& d : batch.docs) {
-    if (refused.count(d.record)) continue;
-    if (!first) body += ',';
-    first = false;
-    codec::append_json_string(body, ids[d.record]);
-  }
-  body += "]}";
-  co_return json_response(200, std::move(body));
+  co_return inserted_response(cfg_.respond_with_result, batch, out, [&ids](const Document& d) {
+    std::string json;
+    codec::append_json_string(json, ids[d.record]);
+    return json;
+  });
 }
 
 // ---- tracking API ----------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "app/write.hpp"
 
+#include <unordered_set>
+
 #include "observe/metrics.hpp"
 
 namespace hydrant::app {
@@ -13,6 +15,28 @@ asio::awaitable<sink::Outcome> Writer::write(const sink::Target& target, Batch& 
   log.rejected = out.rejected;
   observe::Metrics::get().records(target.endpoint, out.written, out.rejected);
   co_return out;
+}
+
+http::Response inserted_response(bool respond_with_result, const Batch& batch, const sink::Outcome& out,
+                                 const std::function<std::string(const Document&)>& id_json) {
+  http::Response res;
+  if (!respond_with_result) {
+    res.status = 204;
+    res.content_type.clear();
+    return res;
+  }
+  std::unordered_set<uint32_t> refused;
+  for (const auto& r : out.rejects) refused.insert(r.record);
+  res.body = "{\"inserted\":" + std::to_string(out.written) + ",\"ids\":[";
+  bool first = true;
+  for (const auto& d : batch.docs) {
+    if (refused.count(d.record)) continue;
+    if (!first) res.body += ',';
+    first = false;
+    res.body += id_json(d);
+  }
+  res.body += "]}";
+  return res;
 }
 
 std::optional<std::pair<int, std::string>> fault_status(const sink::Outcome& out) {

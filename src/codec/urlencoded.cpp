@@ -52,4 +52,13 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_urlencoded
   return out;
 }
 
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  const auto params = parse_urlencoded(query);
+  std::optional<std::string> out;
+  if (params)
+    for (const auto& [k, v] : *params)
+      if (k == name) out = v;
+  return out;
+}
+
 }  // namespace hydrant::codec

@@ -12,4 +12,7 @@ namespace hydrant::codec {
 // `%` escape is malformed.
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_urlencoded(std::string_view s);
 
+// The value of the last `name=` in a query string; nullopt when absent or malformed.
+std::optional<std::string> query_param(std::string_view query, std::string_view name);
+
 }  // namespace hydrant::codec

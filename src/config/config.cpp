@@ -1,7 +1,9 @@
 #include "config/config.hpp"
 
 #include <cstdlib>
+#include <cctype>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -12,7 +14,7 @@ namespace hydrant::config {
 
 const std::map<std::string, std::set<std::string>>& known_keys() {
   static const std::map<std::string, std::set<std::string>> keys = {
-      {"", {"server", "mongodb", "firehose", "segment"}},
+      {"", {"server", "mongodb", "firehose", "segment", "webhook"}},
       {"server", {"listen", "tls_cert", "tls_key", "max_body", "max_inflight"}},
       {"mongodb", {"uri", "write_concern"}},
       {"firehose",
@@ -22,6 +24,9 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"segment.tracking-api",
        {"kind", "path", "database", "collection", "rejects", "write_keys", "cors_origins", "max_event", "max_batch",
         "max_batch_events"}},
+      {"webhook",
+       {"path", "methods", "verify", "secret", "id", "headers", "database", "collection", "rejects",
+        "respond_with_result", "signature_header", "algorithm", "encoding", "prefix", "tolerance"}},
   };
   return keys;
 }
@@ -94,6 +99,13 @@ class Loader {
     if (!v) return false;
     out = *v;
     return true;
+  }
+
+  void get_bool(const toml::table& t, const std::string& where, const char* key, bool& out) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    if (const auto* b = n->as_boolean()) out = b->get();
+    else error(n, where + "." + key, "must be true or false");
   }
 
   void get_string_list(const toml::table& t, const std::string& where, const char* key, std::vector<std::string>& out) {
@@ -239,10 +251,7 @@ class Loader {
     if (s.kind == Segment::Kind::webhook) {
       get_string(t, where, "query_secret", s.query_secret);
       get_string(t, where, "shared_secret", s.shared_secret);
-      if (const toml::node* n = t.get("respond_with_result")) {
-        if (const auto* b = n->as_boolean()) s.respond_with_result = b->get();
-        else error(n, where + ".respond_with_result", "must be true or false");
-      }
+      get_bool(t, where, "respond_with_result", s.respond_with_result);
       if (s.query_secret.empty() && s.shared_secret.empty())
         error(&t, where, "set shared_secret (X-Signature) or query_secret (?secret=): "
                          "an endpoint without either would store anything anyone sends");
@@ -258,6 +267,85 @@ class Loader {
       const auto* i = n->as_integer();
       if (!i || i->get() < 1) error(n, where + ".max_batch_events", "must be a number >= 1");
       else s.max_batch_events = static_cast<uint64_t>(i->get());
+    }
+  }
+
+  void webhook(const toml::table& t, const std::string& where, Webhook& w) {
+    using V = Webhook::Verify;
+    check_keys(t, where, known_keys().at("webhook"));
+    path(t, where, w.path);
+    get_string(t, where, "database", w.database, true);
+    get_string(t, where, "collection", w.collection, true);
+    get_string(t, where, "rejects", w.rejects);
+    if (w.rejects.empty()) w.rejects = w.collection + "_rejects";
+    check_names(t, where, w.database, w.collection, w.rejects);
+    get_string_list(t, where, "methods", w.methods);
+    static const std::set<std::string> kMethods = {"POST", "PUT", "PATCH", "GET", "DELETE"};
+    for (auto& m : w.methods) {
+      for (auto& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (!kMethods.count(m)) error(t.get("methods"), where + ".methods", "must be among POST, PUT, PATCH, GET, DELETE");
+    }
+    if (w.methods.empty()) error(t.get("methods"), where + ".methods", "must name at least one method");
+    get_string(t, where, "secret", w.secret);
+    get_string(t, where, "id", w.id);
+    if (w.id == "header:" || (!w.id.empty() && w.id.rfind("header:", 0) != 0 && w.id.back() == '.'))
+      error(t.get("id"), where + ".id", "must be a body field path or header:NAME");
+    get_string_list(t, where, "headers", w.headers);
+    get_bool(t, where, "respond_with_result", w.respond_with_result);
+    if (const toml::node* n = t.get("tolerance")) {
+      const auto* i = n->as_integer();
+      if (!i || i->get() < 1) error(n, where + ".tolerance", "must be a number of seconds >= 1");
+      else w.tolerance_s = i->get();
+    }
+
+    std::string verify = "none";
+    get_string(t, where, "verify", verify);
+    static const std::map<std::string, V> kVerify = {
+        {"none", V::none},       {"query-secret", V::query_secret}, {"hmac", V::hmac},
+        {"github", V::github},   {"stripe", V::stripe},             {"slack", V::slack},
+        {"shopify", V::shopify}, {"app-services", V::app_services}};
+    const auto it = kVerify.find(verify);
+    if (it == kVerify.end()) {
+      error(t.get("verify"), where + ".verify",
+            "must be one of none | query-secret | hmac | github | stripe | slack | shopify | app-services");
+      return;
+    }
+    w.verify = it->second;
+    if (w.verify != V::none && w.secret.empty())
+      error(t.get("secret") ? t.get("secret") : &t, where + ".secret", "is required with verify = \"" + verify + "\"");
+
+    // The general HMAC settings: only for verify = "hmac"; the presets set their own.
+    const bool general = w.verify == V::hmac;
+    for (const char* key : {"signature_header", "algorithm", "encoding", "prefix"})
+      if (!general && t.get(key)) error(t.get(key), where + "." + key, "is only for verify = \"hmac\"");
+    if (t.get("tolerance") && w.verify != V::stripe && w.verify != V::slack)
+      error(t.get("tolerance"), where + ".tolerance", "is only for verify = \"stripe\" or \"slack\"");
+    switch (w.verify) {
+      case V::hmac: {
+        get_string(t, where, "signature_header", w.signature_header, true);
+        std::string algorithm = "sha256", encoding = "hex";
+        get_string(t, where, "algorithm", algorithm);
+        get_string(t, where, "encoding", encoding);
+        get_string(t, where, "prefix", w.prefix);
+        if (algorithm == "sha1") w.algorithm = Webhook::Algorithm::sha1;
+        else if (algorithm == "sha256") w.algorithm = Webhook::Algorithm::sha256;
+        else if (algorithm == "sha512") w.algorithm = Webhook::Algorithm::sha512;
+        else error(t.get("algorithm"), where + ".algorithm", "must be one of sha1 | sha256 | sha512");
+        if (encoding == "hex") w.encoding = Webhook::Encoding::hex;
+        else if (encoding == "base64") w.encoding = Webhook::Encoding::base64;
+        else error(t.get("encoding"), where + ".encoding", "must be hex or base64");
+        break;
+      }
+      case V::github: w.signature_header = "X-Hub-Signature-256"; w.prefix = "sha256="; break;
+      case V::app_services: w.signature_header = "Endpoint-Signature"; w.prefix = "sha256="; break;
+      case V::shopify:
+        w.signature_header = "X-Shopify-Hmac-Sha256";
+        w.encoding = Webhook::Encoding::base64;
+        break;
+      case V::stripe: w.signature_header = "Stripe-Signature"; break;
+      case V::slack: w.signature_header = "X-Slack-Signature"; w.prefix = "v0="; break;
+      case V::none:
+      case V::query_secret: break;
     }
   }
 
@@ -330,9 +418,11 @@ class Loader {
     }
     tables(root, "firehose", c.firehose, &Loader::firehose);
     tables(root, "segment", c.segment, &Loader::segment);
+    tables(root, "webhook", c.webhook, &Loader::webhook);
     std::set<std::string> paths = {"/healthz", "/readyz", "/metrics"};
     unique_paths(root, "firehose", c.firehose, paths);
     unique_paths(root, "segment", c.segment, paths);
+    unique_paths(root, "webhook", c.webhook, paths);
     if (c.endpoints() == 0)
       errors.push_back(source_ + ": no endpoints configured: add at least one [[firehose]] or [[segment]]");
     return c;

@@ -63,12 +63,36 @@ struct Segment {
   uint64_t max_batch_events = 2500;
 };
 
+// `[[webhook]]` (SPEC §4b): any signed webhook.
+struct Webhook {
+  enum class Verify { none, query_secret, hmac, github, stripe, slack, shopify, app_services };
+  enum class Algorithm { sha1, sha256, sha512 };
+  enum class Encoding { hex, base64 };
+  std::string path;
+  std::vector<std::string> methods = {"POST"};
+  Verify verify = Verify::none;
+  std::string secret;
+  std::string id;                    // body field path, or "header:NAME"; empty: a new ObjectId
+  std::vector<std::string> headers;  // request headers stored with each document
+  std::string database;
+  std::string collection;
+  std::string rejects;  // default: <collection>_rejects
+  bool respond_with_result = false;
+  // verify = "hmac" (the presets fill these in)
+  std::string signature_header;
+  Algorithm algorithm = Algorithm::sha256;
+  Encoding encoding = Encoding::hex;
+  std::string prefix;
+  int64_t tolerance_s = 300;  // stripe, slack: the oldest timestamp accepted
+};
+
 struct Config {
   Server server;
   MongoDB mongodb;
   std::vector<Firehose> firehose;
   std::vector<Segment> segment;
-  size_t endpoints() const { return firehose.size() + segment.size(); }
+  std::vector<Webhook> webhook;
+  size_t endpoints() const { return firehose.size() + segment.size() + webhook.size(); }
 };
 
 struct LoadResult {
@@ -77,7 +101,7 @@ struct LoadResult {
 };
 
 // Every key the loader accepts, by table: "" (the top level), "server", "mongodb",
-// "firehose", "segment.webhook", "segment.tracking-api". The docs are checked against it.
+// "firehose", "segment.webhook", "segment.tracking-api", "webhook". The docs are checked against it.
 const std::map<std::string, std::set<std::string>>& known_keys();
 
 // Parses and validates; `${NAME}` in any string is replaced from the environment.

@@ -22,11 +22,7 @@ size_t skip_space(std::string_view s, size_t i) {
 
 std::optional<Error> check_webhook_head(const config::Segment& cfg, const http::Request& head) {
   if (!cfg.query_secret.empty()) {
-    const auto params = codec::parse_urlencoded(head.query);
-    const std::string* given = nullptr;
-    if (params)
-      for (const auto& [k, v] : *params)
-        if (k == "secret") given = &v;
+    const auto given = codec::query_param(head.query, "secret");
     if (!given) return Error{401, "missing ?secret= in the URL"};
     if (!secret_equal(*given, cfg.query_secret)) return Error{401, "wrong ?secret= in the URL"};
   }
