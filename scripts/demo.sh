@@ -3,7 +3,7 @@
 # uses $MONGODB_URI) and hydrant with examples/hydrant.toml, sends simulated
 # sensor readings the way a Firehose delivery stream does, then shows what
 # landed in MongoDB. Everything it starts is stopped on exit.
-#   scripts/demo.sh              # ~15 s of traffic, then a summary
+#   scripts/demo.sh              # ~12 s of traffic, then a summary
 #   scripts/demo.sh --follow     # keep sending until Ctrl-C
 #   DEMO_SECONDS=30 scripts/demo.sh
 set -euo pipefail
@@ -25,8 +25,13 @@ cmake --build build -j "${JOBS:-2}" --target hydrant | tail -1
 WORK=$(mktemp -d /tmp/hydrant-demo.XXXXXX)
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # the last started first: the sensors deliver what they buffered while hydrant
+  # is still up, hydrant drains while its database is still up
+  local i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    kill "${PIDS[i]}" 2>/dev/null || true
+    wait "${PIDS[i]}" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -45,11 +50,14 @@ PY
   echo "demo: $2 did not start; its log:"; cat "$WORK/$2.log"; exit 1
 }
 
+OWN_DB=0
 if [ -z "${MONGODB_URI:-}" ]; then
+  OWN_DB=1
   DB_PORT=$(free_port)
   mkdir -p "$WORK/ferretdb"
   say "starting FerretDB (MongoDB-compatible, SQLite) on 127.0.0.1:$DB_PORT"
-  .cache/bin/ferretdb --handler=sqlite --sqlite-url="file:$WORK/ferretdb/" --state-dir="$WORK/ferretdb" \
+  # (setsid: a Ctrl-C reaches this script, which stops everything in order, not the servers)
+  setsid .cache/bin/ferretdb --handler=sqlite --sqlite-url="file:$WORK/ferretdb/" --state-dir="$WORK/ferretdb" \
     --listen-addr="127.0.0.1:$DB_PORT" --debug-addr=- --telemetry=disable --log-level=warn \
     >"$WORK/ferretdb.log" 2>&1 &
   PIDS+=($!)
@@ -64,37 +72,50 @@ export HYDRANT_LISTEN="127.0.0.1:$HTTP_PORT" FIREHOSE_ACCESS_KEY="demo-$(date +%
 export SEGMENT_PUBLIC_SECRET="demo-public" SEGMENT_SHARED_SECRET="demo-shared-$RANDOM" SEGMENT_WRITE_KEY="demo-write-key"
 build/hydrant check --config examples/hydrant.toml
 say "starting hydrant on http://$HYDRANT_LISTEN"
-build/hydrant serve --config examples/hydrant.toml >"$WORK/hydrant.log" 2>&1 &
+setsid build/hydrant serve --config examples/hydrant.toml >"$WORK/hydrant.log" 2>&1 &
 PIDS+=($!)
 wait_for "$HYDRANT_LISTEN" hydrant
 URL="http://$HYDRANT_LISTEN/firehose/monitors"
 
-say "one delivery with a broken record in it (it goes to the rejects, the rest lands)"
+say "one delivery with a broken record in it (it goes to the rejects, the rest lands), then the same delivery again"
 "$PY" - "$URL" "$FIREHOSE_ACCESS_KEY" <<'PY'
-import base64, json, sys, time, urllib.request, uuid
+import os, sys
+sys.path.insert(0, "examples")
+import pymongo
+from firehose_sender import FirehoseSender
 url, key = sys.argv[1:]
-rid = str(uuid.uuid4())
 good = {"_id": "65f000000000000000000001", "nodeName": "bench-pi", "temperature": 21.5,
         "recordedAt": "2025-09-30T12:00:00Z"}
-records = [{"data": base64.b64encode(json.dumps(good).encode()).decode()},
-           {"data": base64.b64encode(b'{"nodeName": "broken", ').decode()}]
-body = json.dumps({"requestId": rid, "timestamp": int(time.time() * 1000), "records": records}).encode()
-req = urllib.request.Request(url, data=body, method="POST", headers={
-    "Content-Type": "application/json", "X-Amz-Firehose-Protocol-Version": "1.0",
-    "X-Amz-Firehose-Request-Id": rid, "X-Amz-Firehose-Source-Arn": "arn:aws:firehose:demo",
-    "X-Amz-Firehose-Access-Key": key})
-with urllib.request.urlopen(req) as r:
-    print(f"HTTP {r.status} {r.read().decode()}")
+sender = FirehoseSender(url, key, retry_duration=30)
+d = sender.deliver([good, b'{"nodeName": "broken", '])
+print(f"  request {d.request_id}: HTTP {d.status} {d.attempts[-1].response.decode()}")
+# a Firehose retry is the same request id and the same records: nothing is stored twice
+again = sender.deliver(d.records, request_id=d.request_id)
+db = pymongo.MongoClient(os.environ["MONGODB_URI"]).monitors
+print(f"  the same request again: HTTP {again.status}; monitors.reports holds "
+      f"{db.reports.count_documents({})} document(s), monitors.reports_rejects {db.reports_rejects.count_documents({})}")
 PY
 
+SENDER=(examples/sensor_firehose.py --url "$URL" --access-key "$FIREHOSE_ACCESS_KEY" --nodes 3 --buffer-interval 2)
 if [ "$FOLLOW" = 1 ]; then
-  say "sending readings from 3 simulated nodes until Ctrl-C (hydrant's log: $WORK/hydrant.log)"
-  echo "    look at the data meanwhile: $PY -c \"import pymongo; print(pymongo.MongoClient('$MONGODB_URI').monitors.reports.find_one(sort=[('recordedAt', -1)]))\""
-  "$PY" examples/sensor_firehose.py --url "$URL" --access-key "$FIREHOSE_ACCESS_KEY" --seconds 0
+  say "sending readings from 3 simulated nodes until Ctrl-C"
+  cat <<EOF
+    look at the data meanwhile, from another terminal:
+      $PY -c "import pymongo; print(pymongo.MongoClient('$MONGODB_URI').monitors.reports.find_one(sort=[('recordedAt', -1)]))"
+      $PY -c "import pymongo; print(pymongo.MongoClient('$MONGODB_URI').monitors.reports.count_documents({}))"
+      curl -s http://$HYDRANT_LISTEN/metrics | grep ^hydrant_records
+      mongosh '$MONGODB_URI' --eval 'db.getSiblingDB("monitors").reports.find().sort({recordedAt: -1}).limit(3)'   # if you have mongosh
+    hydrant's log: $WORK/hydrant.log
+EOF
+  # in the background, so that Ctrl-C (or a TERM) reaches this script's trap at once;
+  # cleanup then stops the sensors (SIGTERM: they deliver what they buffered) first
+  "$PY" "${SENDER[@]}" --seconds 0 --quiet &
+  PIDS+=($!)
+  wait $! || true
   exit 0
 fi
-say "sending readings from 3 simulated nodes for ${SECONDS_OF_TRAFFIC}s, batched like a delivery stream"
-"$PY" examples/sensor_firehose.py --url "$URL" --access-key "$FIREHOSE_ACCESS_KEY" --seconds "$SECONDS_OF_TRAFFIC"
+say "sending readings from 3 simulated nodes for ${SECONDS_OF_TRAFFIC}s, buffered and retried like a delivery stream"
+"$PY" "${SENDER[@]}" --seconds "$SECONDS_OF_TRAFFIC"
 
 say "Segment events: the official Python SDK (host = hydrant) and a signed webhook delivery"
 "$PY" - "http://$HYDRANT_LISTEN" <<'PY'
@@ -138,6 +159,14 @@ pprint.pprint(fav, indent=2, width=100)
 PY
 say "hydrant's metrics (excerpt)"
 "$PY" -c "import urllib.request; print(''.join(l for l in urllib.request.urlopen('http://$HYDRANT_LISTEN/metrics').read().decode().splitlines(True) if l.startswith(('hydrant_records', 'hydrant_requests'))))"
-say "done: look yourself with 'scripts/demo.sh --follow', then e.g."
-echo "    $ROOT/.cache/venv/bin/python -c \"import pymongo; print(pymongo.MongoClient('mongodb://127.0.0.1:<port>').monitors.reports.count_documents({}))\""
-echo "    curl http://127.0.0.1:<port>/metrics"
+if [ "$OWN_DB" = 1 ]; then
+  say "done: the demo stops what it started and deletes its FerretDB"
+else
+  say "done: the demo stops what it started; the data stays in \$MONGODB_URI (databases monitors and segment)"
+fi
+cat <<EOF
+    to look at it yourself, keep it running:  scripts/demo.sh --follow
+    (it prints the MongoDB URI and the commands to query it; Ctrl-C stops it)
+    send your own readings to a hydrant:      $PY examples/sensor_firehose.py --help
+    put it behind a real delivery stream:     docs/deploy-firehose.md
+EOF

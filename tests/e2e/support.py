@@ -1,7 +1,9 @@
 """Helpers for hydrant's end-to-end tests: FerretDB and hydrant processes, TOML
 configs, Firehose requests, response checks, Prometheus text parsing.
 
-Everything here talks to real processes on 127.0.0.1 only.
+Everything here talks to real processes on 127.0.0.1 only. Importing it puts
+examples/ on sys.path, so tests can use the Firehose sender and the sensor simulator
+(`from firehose_sender import FirehoseSender`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -28,6 +31,9 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 CAPTURES = SHARED / "fixtures" / "firehose-captures"
 FERRETDB_BIN = Path(os.environ.get("FERRETDB_BIN", REPO / ".cache" / "bin" / "ferretdb"))
+EXAMPLES = REPO / "examples"
+if str(EXAMPLES) not in sys.path:
+    sys.path.insert(0, str(EXAMPLES))
 
 
 def _die_with_parent() -> None:
