@@ -6,8 +6,13 @@
 namespace hydrant::segment {
 
 std::string Parsed::raw(uint32_t i) const {
+  if (i < spans.size()) return std::string(spans[i]);
   if (i >= events.size()) return {};
   return simdjson::minify(events[i]);
+}
+
+void Parsed::set_spans(const std::optional<std::vector<std::string_view>>& s) {
+  if (s && s->size() == events.size()) spans = *s;
 }
 
 std::string error_json(std::string_view prefix, std::string_view message) {

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,8 +20,14 @@ struct Error {
 struct Parsed {
   std::unique_ptr<simdjson::dom::parser> parser = std::make_unique<simdjson::dom::parser>();
   std::vector<simdjson::dom::element> events;
-  // The JSON of event `i` (minified), as stored in a reject.
+  // The bytes of each event as sent, when the body's layout is known (see
+  // codec/json_spans.hpp); one per event or none.
+  std::vector<std::string_view> spans;
+  // The bytes of event `i` as stored in a reject: as sent, or re-serialized
+  // (minified) when they are not known.
   std::string raw(uint32_t i) const;
+  // Takes `spans` when they match the events one for one.
+  void set_spans(const std::optional<std::vector<std::string_view>>& s);
 };
 
 // `{"<key>": "<message>"}` with the message JSON-escaped; `prefix` goes before it

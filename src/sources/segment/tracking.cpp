@@ -7,6 +7,7 @@
 
 #include "codec/base64.hpp"
 #include "codec/datetime.hpp"
+#include "codec/json_spans.hpp"
 #include "common/secret.hpp"
 
 namespace hydrant::segment {
@@ -180,6 +181,7 @@ std::optional<Error> TrackingDecoder::decode(Call call, const std::string& body,
 
   batch.records = events.size();
   for (dom::element el : events) parsed.events.push_back(el);
+  if (const auto list_text = codec::json_member(body, "batch")) parsed.set_spans(codec::json_array_elements(*list_text));
   batch.docs.reserve(parsed.events.size());
   for (uint32_t i = 0; i < parsed.events.size(); ++i) {
     const std::string where = "batch[" + std::to_string(i) + "]: ";

@@ -3,6 +3,7 @@
 #include <bson/bson.h>
 
 #include "codec/json_bson.hpp"
+#include "codec/json_spans.hpp"
 #include "codec/urlencoded.hpp"
 #include "common/hmac.hpp"
 #include "common/secret.hpp"
@@ -35,28 +36,12 @@ std::optional<std::string_view> first_array_element(std::string_view body) {
   size_t i = skip_space(body, 0);
   if (i >= body.size() || body[i] != '[') return std::nullopt;
   i = skip_space(body, i + 1);
-  const size_t start = i;
-  int depth = 0;
-  bool in_string = false;
-  for (; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') ++depth;
-    else if (c == '}' || c == ']') {
-      if (depth == 0) break;
-      --depth;
-    } else if (c == ',' && depth == 0) break;
-  }
-  if (i >= body.size()) return std::nullopt;
-  size_t end = i;
-  while (end > start && is_space(body[end - 1])) --end;
-  if (end == start) return std::nullopt;
-  return body.substr(start, end - start);
+  if (i >= body.size() || body[i] == ']') return std::nullopt;
+  const size_t end = codec::json_value_end(body, i);
+  if (end == std::string_view::npos) return std::nullopt;
+  const size_t next = skip_space(body, end);
+  if (next >= body.size() || (body[next] != ',' && body[next] != ']')) return std::nullopt;
+  return body.substr(i, end - i);
 }
 
 std::optional<Error> check_signature(const config::Segment& cfg, const http::Request& req) {
@@ -88,6 +73,7 @@ std::optional<Error> decode_webhook(const std::string& body, int64_t received_at
     return Error{400, std::string("body is not valid JSON: ") + error_message(rc)};
   if (dom::array arr; root.get(arr) == SUCCESS) {
     for (dom::element el : arr) parsed.events.push_back(el);
+    parsed.set_spans(codec::json_array_elements(body));
   } else if (root.is_object()) {
     parsed.events.push_back(root);
   } else {

@@ -8,6 +8,7 @@
 
 #include "codec/base64.hpp"
 #include "codec/json_bson.hpp"
+#include "codec/json_spans.hpp"
 #include "codec/json_text.hpp"
 #include "codec/urlencoded.hpp"
 #include "common/hmac.hpp"
@@ -264,6 +265,7 @@ std::optional<Error> decode(const config::Webhook& cfg, const http::Request& req
       out.parsed.parser->parse(req.body.data(), req.body.size(), false).get(root) == SUCCESS) {
     if (dom::array arr; root.get(arr) == SUCCESS) {
       for (dom::element el : arr) out.parsed.events.push_back(el);
+      out.parsed.set_spans(codec::json_array_elements(req.body));
     } else {
       out.parsed.events.push_back(root);
     }
