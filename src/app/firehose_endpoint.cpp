@@ -6,6 +6,13 @@
 namespace hydrant::app {
 
 namespace {
+
+// What each record's document costs beyond ~3x the body, which the server has
+// reserved already: the bson_t, its allocations, the driver's copy. Measured
+// about 650 bytes for 300-byte records (bench/RESULTS.md); small records are
+// where it matters.
+constexpr uint64_t kMemoryPerRecord = 1024;
+
 std::string header_id(const http::Request& req) {
   const std::string* id = req.header("X-Amz-Firehose-Request-Id");
   return id ? *id : std::string();
@@ -48,6 +55,8 @@ boost::asio::awaitable<http::Response> FirehoseEndpoint::handle(http::Request& r
   if (auto err = firehose::parse_envelope(req.body, env)) co_return error(req, err->status, err->message, log);
   if (env.request_id != head.request_id)
     co_return error(req, 400, "body requestId differs from the X-Amz-Firehose-Request-Id header", log);
+  if (req.reserve && !req.reserve(env.data.size() * kMemoryPerRecord))
+    co_return error(req, 503, "server is over max_inflight; retry later", log);
 
   const int64_t received_at = codec::now_ms();
   Batch batch = decoder_.decode(env, head, received_at);

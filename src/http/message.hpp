@@ -2,6 +2,7 @@
 // Plain request/response values passed between the HTTP server and the
 // endpoints. No sockets here: protocols see only these.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,9 @@ struct Request {
   std::string body;         // after Content-Encoding decoding; capacity leaves room for simdjson padding
   uint64_t wire_bytes = 0;  // body bytes as received
   std::string remote;
+  // During Endpoint::handle: counts `bytes` more against max_inflight for this
+  // request (what decoding will hold beyond ~3x the body); false when over it.
+  std::function<bool(uint64_t bytes)> reserve;
 
   // First header with this name (case-insensitive), or nullptr.
   const std::string* header(std::string_view name) const {

@@ -71,6 +71,7 @@ class Reservation {
     n_ = total;
     return true;
   }
+  bool grow_by(uint64_t more) { return grow_to(n_ + more); }
 
  private:
   Admission& a_;
@@ -198,7 +199,9 @@ class Session {
       if (ok) {
         req.body.reserve(req.body.size() + kPadding);
         observe::Metrics::get().bytes_in(ep->name(), req.wire_bytes);
+        req.reserve = [&reservation](uint64_t more) { return reservation.grow_by(more); };
         res = co_await ep->handle(req, log);
+        req.reserve = nullptr;
       }
     }
 

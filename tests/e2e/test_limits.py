@@ -154,9 +154,9 @@ def test_over_max_inflight_is_503_with_retry_after(start_hydrant, db, db_name):
 
 
 def test_max_inflight_counts_the_processing_not_only_the_body(start_hydrant, db, db_name):
-    """A request holds about 3x its body while it is decoded and written
-    (docs/design.md), and max_inflight bounds that: a body of 40% of
-    max_inflight does not fit, one of 30% does."""
+    """A request holds about 3x its body, plus ~1 KiB per record, while it is
+    decoded and written (docs/design.md), and max_inflight bounds that: a body
+    of 40% of max_inflight does not fit, one of 20% does."""
     hydrant = start_hydrant([endpoint_config(db_name)], server={"max_inflight": "1MiB"})
     fh = Firehose(hydrant)
 
@@ -170,11 +170,18 @@ def test_max_inflight_counts_the_processing_not_only_the_body(start_hydrant, db,
     resp = fh.post_raw(body, firehose_headers(rid, DEFAULT_KEY))
     check_response(resp, rid, 503)
     assert resp.headers.get("Retry-After") == "1"
-    body, rid = body_of(280)
-    assert len(body) < 0.33 * MiB, len(body)
+    body, rid = body_of(200)
+    assert len(body) < 0.25 * MiB, len(body)
     resp = fh.post_raw(body, firehose_headers(rid, DEFAULT_KEY))
     check_response(resp, rid, 200)
-    assert db.records.count_documents({}) == 280
+    assert db.records.count_documents({}) == 200
+    # 3 x the body fits, but not with 1 KiB per record on top: 900 tiny records
+    rid = new_request_id()
+    tiny = firehose_body(rid, [{"_id": f"{rid}-{i}", "p": "z" * 60} for i in range(900)])
+    assert 3 * len(tiny) < MiB < 3 * len(tiny) + 900 * 1024, len(tiny)
+    resp = fh.post_raw(tiny, firehose_headers(rid, DEFAULT_KEY))
+    check_response(resp, rid, 503)
+    assert db.records.count_documents({}) == 200
 
 
 def test_ten_thousand_records(hydrant, firehose, db):
