@@ -1,0 +1,3 @@
+module hydrant/bench/loadgen
+
+go 1.22
