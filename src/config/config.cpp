@@ -214,6 +214,17 @@ class Loader {
       error(t.get("path"), where + ".path", "must start with /");
   }
 
+  // What every endpoint has: path, database, collection, rejects (default <collection>_rejects).
+  template <class Endpoint>
+  void destination(const toml::table& t, const std::string& where, Endpoint& e) {
+    path(t, where, e.path);
+    get_string(t, where, "database", e.database, true);
+    get_string(t, where, "collection", e.collection, true);
+    get_string(t, where, "rejects", e.rejects);
+    if (e.rejects.empty()) e.rejects = e.collection + "_rejects";
+    check_names(t, where, e.database, e.collection, e.rejects);
+  }
+
   void segment(const toml::table& t, const std::string& where, Segment& s) {
     std::string kind;
     if (!get_string(t, where, "kind", kind, true)) return;
@@ -242,12 +253,7 @@ class Loader {
       else
         error(&v, where + "." + key, "unknown key");
     }
-    path(t, where, s.path);
-    get_string(t, where, "database", s.database, true);
-    get_string(t, where, "collection", s.collection, true);
-    get_string(t, where, "rejects", s.rejects);
-    if (s.rejects.empty()) s.rejects = s.collection + "_rejects";
-    check_names(t, where, s.database, s.collection, s.rejects);
+    destination(t, where, s);
     if (s.kind == Segment::Kind::webhook) {
       get_string(t, where, "query_secret", s.query_secret);
       get_string(t, where, "shared_secret", s.shared_secret);
@@ -273,12 +279,7 @@ class Loader {
   void webhook(const toml::table& t, const std::string& where, Webhook& w) {
     using V = Webhook::Verify;
     check_keys(t, where, known_keys().at("webhook"));
-    path(t, where, w.path);
-    get_string(t, where, "database", w.database, true);
-    get_string(t, where, "collection", w.collection, true);
-    get_string(t, where, "rejects", w.rejects);
-    if (w.rejects.empty()) w.rejects = w.collection + "_rejects";
-    check_names(t, where, w.database, w.collection, w.rejects);
+    destination(t, where, w);
     get_string_list(t, where, "methods", w.methods);
     static const std::set<std::string> kMethods = {"POST", "PUT", "PATCH", "GET", "DELETE"};
     for (auto& m : w.methods) {
@@ -351,12 +352,10 @@ class Loader {
 
   void firehose(const toml::table& t, const std::string& where, Firehose& f) {
     check_keys(t, where, known_keys().at("firehose"));
-    path(t, where, f.path);
+    destination(t, where, f);
     get_string_list(t, where, "access_keys", f.access_keys);
     for (const auto& k : f.access_keys)
       if (k.empty() || k.size() > 4096) error(t.get("access_keys"), where + ".access_keys", "keys must be 1 to 4096 bytes");
-    get_string(t, where, "database", f.database, true);
-    get_string(t, where, "collection", f.collection, true);
     get_string(t, where, "id", f.id);
     get_string_list(t, where, "object_ids", f.object_ids);
     get_string_list(t, where, "dates", f.dates);
@@ -367,10 +366,7 @@ class Loader {
       else if (records == "cloudwatch-logs") f.records = RecordFormat::cloudwatch_logs;
       else error(t.get("records"), where + ".records", "must be one of json | text | cloudwatch-logs");
     }
-    get_string(t, where, "rejects", f.rejects);
-    if (f.rejects.empty()) f.rejects = f.collection + "_rejects";
     get_string(t, where, "metadata", f.metadata);
-    check_names(t, where, f.database, f.collection, f.rejects);
     if (f.id.empty()) error(t.get("id"), where + ".id", "must be a field path");
     if (!f.metadata.empty() && (f.metadata.find('.') != std::string::npos || f.metadata[0] == '$' || f.metadata == "_id"))
       error(t.get("metadata"), where + ".metadata", "must be a top-level field name (no dots, not _id, no leading $)");
