@@ -49,7 +49,12 @@ fi
 # build/version/version.txt that its module zip does not ship. So: fetch the module
 # through a throwaway module, copy its source, write version.txt, build from there.
 ferretdb_ok() {
-  [ -x "$BIN/ferretdb" ] && "$BIN/ferretdb" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"
+  # Not `--version | grep -q`: under pipefail, grep leaving early can SIGPIPE
+  # ferretdb and fail the check on a good binary.
+  [ -x "$BIN/ferretdb" ] || return 1
+  local version
+  version=$("$BIN/ferretdb" --version 2>/dev/null) || return 1
+  [[ "$version" == *"version: $FERRETDB_VERSION"* ]]
 }
 if ! ferretdb_ok; then
   export PATH="$PATH:/usr/local/go/bin"
