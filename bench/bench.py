@@ -347,6 +347,14 @@ def loadgen(url: str, records: int, requests: int, concurrency: int, gzip: bool 
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def record_failure(row: dict, server, e: Exception) -> None:
+    """A server that fails is a result in its row, with its last output when it died."""
+    row["failure"] = str(e)[:500]
+    log(f"  {server.name} failed: {e}")
+    if server.proc and not server.proc.alive():
+        row["failure"] = f"{server.name} exited: " + server.proc.tail(400)
+
+
 def run_scenario(db: Database, server: Hydrant, records: int, gzip: bool, requests: int) -> dict:
     label = f"{records}{' gzip' if gzip else ''}"
     db.reset(*[c for c in server.collections() if c])
@@ -365,10 +373,7 @@ def run_scenario(db: Database, server: Hydrant, records: int, gzip: bool, reques
                    peak_rss_kib=status_kib(pid, "VmHWM"),
                    warmup_records=warm["records_ok"] if warm else 0)
     except Exception as e:  # a server that fails is a result, not the end of the run
-        row["failure"] = str(e)[:500]
-        log(f"  {server.name} failed: {e}")
-        if server.proc and not server.proc.alive():
-            row["failure"] = f"{server.name} exited: " + server.proc.tail(400)
+        record_failure(row, server, e)
     finally:
         server.stop()
     try:
@@ -393,10 +398,7 @@ def memory_check(db: Database, server: Hydrant, deliveries: int, records: int, m
                       label=f"memory {deliveries}x{records}")
         row.update(result=res, peak_rss_kib=status_kib(pid, "VmHWM"))
     except Exception as e:
-        row["failure"] = str(e)[:500]
-        log(f"  {server.name} failed: {e}")
-        if server.proc and not server.proc.alive():
-            row["failure"] = f"{server.name} exited: " + server.proc.tail(400)
+        record_failure(row, server, e)
     finally:
         server.stop()
     return row

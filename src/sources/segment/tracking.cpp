@@ -190,15 +190,16 @@ std::optional<Error> TrackingDecoder::decode(Call call, const std::string& body,
       batch.rejects.push_back({i, where + "an event must be a JSON object", parsed.raw(i)});
       continue;
     }
-    std::string raw = parsed.raw(i);
-    if (raw.size() > cfg_.max_event) {
+    // The event's bytes are copied only for a reject; its size comes from its span.
+    const size_t size = i < parsed.spans.size() ? parsed.spans[i].size() : parsed.raw(i).size();
+    if (size > cfg_.max_event) {
       batch.rejects.push_back(
-          {i, where + "event is larger than max_event (" + std::to_string(cfg_.max_event) + " bytes)", std::move(raw)});
+          {i, where + "event is larger than max_event (" + std::to_string(cfg_.max_event) + " bytes)", parsed.raw(i)});
       continue;
     }
-    auto doc = codec::make_bson();
+    auto doc = codec::make_bson(size + 64);
     if (auto e = normalize(event, std::nullopt, shared, received_at_ms, doc.get())) {
-      batch.rejects.push_back({i, where + *e, std::move(raw)});
+      batch.rejects.push_back({i, where + *e, parsed.raw(i)});
       continue;
     }
     batch.docs.push_back({std::move(doc), i});
