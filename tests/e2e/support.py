@@ -28,8 +28,7 @@ import pymongo
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-CAPTURES = SHARED / "fixtures" / "firehose-captures"
+CAPTURES = REPO / "tests" / "fixtures" / "firehose-captures"  # see tests/fixtures/SOURCES.md
 FERRETDB_BIN = Path(os.environ.get("FERRETDB_BIN", REPO / ".cache" / "bin" / "ferretdb"))
 EXAMPLES = REPO / "examples"
 if str(EXAMPLES) not in sys.path:

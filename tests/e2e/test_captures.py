@@ -1,4 +1,4 @@
-"""Real Firehose request bodies (shared/fixtures/firehose-captures), posted verbatim
+"""Real Firehose request bodies (tests/fixtures/firehose-captures), posted verbatim
 with proper Firehose headers: status, documents and rejects for each.
 
 The expected documents are computed here from the captures themselves (base64,

@@ -7,9 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,21 +29,15 @@ using hydrant_test::gzip;
 using hydrant_test::crash_signal;
 using hydrant_test::find;
 using hydrant_test::type_at;
+using hydrant_test::fixture_path;
+using hydrant_test::read_file;
 
 constexpr int64_t kReceived = 1704164645000;  // 2024-01-02T03:04:05Z
 const char* kOid = "65a1b2c3d4e5f6a7b8c9d0e1";
 
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << path;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string fixture(const std::string& name) {
-  return read_file(std::string(HYDRANT_SOURCE_DIR) + "/../shared/fixtures/firehose-captures/" + name);
+  return read_file(fixture_path("firehose-captures/" + name));
 }
 
 Head default_head() {

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "test_support.hpp"
+
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "codec/datetime.hpp"
@@ -19,6 +19,8 @@ using hydrant::firehose::parse_envelope;
 using hydrant::firehose::render;
 using hydrant::firehose::render_body;
 using hydrant::http::Request;
+using hydrant_test::fixture_path;
+using hydrant_test::read_file;
 
 namespace {
 
@@ -60,13 +62,6 @@ std::string records_body(size_t n, const std::string& data = "e30=") {
   }
   s += "]}";
   return s;
-}
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Parses a rendered body with simdjson, so the tests check it is valid JSON.
@@ -277,7 +272,7 @@ TEST(FirehoseEnvelope, RequiresPadding) {
 }
 
 TEST(FirehoseEnvelope, CapturedBodies) {
-  const std::filesystem::path dir = std::filesystem::path(HYDRANT_SOURCE_DIR) / "../shared/fixtures/firehose-captures";
+  const std::filesystem::path dir = fixture_path("firehose-captures");
   ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
   size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -296,8 +291,7 @@ TEST(FirehoseEnvelope, CapturedBodies) {
 
 TEST(FirehoseEnvelope, DirectPutCaptureContent) {
   Envelope env;
-  auto err = parse(read_file(std::string(HYDRANT_SOURCE_DIR) + "/../shared/fixtures/firehose-captures/direct_put.json"),
-                   env);
+  auto err = parse(read_file(fixture_path("firehose-captures/direct_put.json")), env);
   ASSERT_FALSE(err.has_value());
   EXPECT_EQ(env.request_id, "a1af4300-6c09-4916-ba8f-12f336176246");
   EXPECT_EQ(env.timestamp, 1684422829730);

@@ -7,10 +7,27 @@
 #include <zlib.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 
 namespace hydrant_test {
+
+// The bytes of a file; a file that cannot be opened fails the test (and reads as "").
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A path under tests/fixtures/, the test data from public sources (see tests/fixtures/SOURCES.md).
+inline std::filesystem::path fixture_path(const std::string& relative) {
+  return std::filesystem::path(HYDRANT_SOURCE_DIR) / "tests" / "fixtures" / relative;
+}
 
 // Compresses `in` as one gzip member with zlib.
 inline std::string gzip(const std::string& in, int level = Z_DEFAULT_COMPRESSION) {
