@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """hydrant's benchmark: hydrant against the seed's Firehose function (Express + the
-official driver, ../shared/baselines/seed-function-node), same requests, same
-FerretDB, same concurrency; then a memory check with 64 MiB deliveries.
+official driver, bench/baseline/server.js), same requests, same FerretDB, same
+concurrency; then a memory check with 64 MiB deliveries.
 
 Run through bench/run.sh, which installs and builds what this needs and passes
 the paths in BENCH_* variables. Knobs (environment): see bench/README.md.
@@ -71,7 +71,12 @@ RESULTS = Path(env_str("BENCH_RESULTS", str(CACHE / "bench" / "RESULTS-quick.md"
 HYDRANT = Path(env_str("BENCH_HYDRANT", str(ROOT / "build" / "hydrant")))
 LOADGEN = Path(env_str("BENCH_LOADGEN", str(CACHE / "bin" / "loadgen")))
 FERRETDB = Path(env_str("BENCH_FERRETDB", str(CACHE / "bin" / "ferretdb")))
-BASELINE_DIR = Path(env_str("BENCH_BASELINE_DIR", str(CACHE / "bench" / "baseline")))
+BASELINE_DIR = Path(env_str("BENCH_BASELINE_DIR", str(ROOT / "bench" / "baseline")))
+
+
+def shown(p: Path) -> str:
+    """A path as the report shows it: relative to the repository when inside it."""
+    return str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
 
 
 def log(msg: str) -> None:
@@ -543,7 +548,7 @@ def report(rows, mem_rows, meta) -> str:
              "(see bench/README.md: without it FerretDB v1 scans the whole collection on every `_id` lookup)"
              if ID_INDEX and not EXTERNAL_URI else ""),
          f"- hydrant: {meta['hydrant']}",
-         f"- baseline: ../shared/baselines/seed-function-node ({meta['baseline']})",
+         f"- baseline: {meta['baseline_dir']}/server.js ({meta['baseline']})",
          f"- load generator: bench/loadgen ({meta['go']}), concurrency {CONCURRENCY}, one keep-alive connection "
          f"per worker, records of ~{RECORD_BYTES} B of JSON (base64 in the body), {WARMUP} warm-up request(s) "
          f"per run not counted",
@@ -653,9 +658,9 @@ def main() -> int:
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "database": db.version(),
-        "hydrant": f"commit {commit}{dirty}, {HYDRANT.relative_to(ROOT) if HYDRANT.is_relative_to(ROOT) else HYDRANT} "
-                   f"(RelWithDebInfo)",
+        "hydrant": f"commit {commit}{dirty}, {shown(HYDRANT)} (RelWithDebInfo)",
         "baseline": bver or "?",
+        "baseline_dir": shown(BASELINE_DIR),
         "go": sh([str(shutil.which("go") or "/usr/local/go/bin/go"), "version"]).replace("go version ", "") or "Go",
         "command": (knobs + " " if knobs else "") + exe,
         "minutes": (time.monotonic() - t0) / 60,
