@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
-#   dependencies -> build/ (RelWithDebInfo) and build-asan/ (Debug, ASan+UBSan)
+#   no tracked file refers outside the repository -> dependencies
+#   -> build/ (RelWithDebInfo) and build-asan/ (Debug, ASan+UBSan)
 #   -> unit tests (ctest) in both -> end-to-end tests (pytest) against both binaries.
 # Every step runs even when an earlier independent one failed; the exit code is
 # non-zero when anything failed, and the last line sums up the tests.
@@ -51,6 +52,23 @@ e2e_tests() {  # BINARY REPORT_NAME
   return "$rc"
 }
 
+# The repository is all a user has: no tracked file may lean on the team's workspace
+# beside it. (The pattern is put together here so that this file does not match it.)
+stands_alone() {
+  git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "not a git checkout: nothing to check"; return 0; }
+  local outside="../" rc=0
+  outside+="shared"
+  git grep -n -I -F -e "$outside" || rc=$?
+  case $rc in
+    1) return 0 ;;  # no match
+    0) echo "the files above refer to $outside, which a clone of this repository does not have:"
+       echo "bring what they need into the repository (tests/fixtures/, docs/, bench/baseline/)" ;;
+    *) echo "git grep failed (exit code $rc)" ;;
+  esac
+  return 1
+}
+
+step "the repository stands alone" stands_alone
 step "install dependencies" scripts/install-deps.sh || {
   echo "test.sh: cannot go on without the dependencies"
   echo "test.sh: 0 passed, 1 failed"
