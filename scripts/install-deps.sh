@@ -112,4 +112,32 @@ if [ "$(cat "$js_stamp" 2>/dev/null)" != "$js_want" ]; then
   echo "$js_want" > "$js_stamp"
 fi
 
+# --- changestream-server (tests/support/changestream-server) ----------------------------
+# The MongoDB-compatible server with change streams that the [[trigger]] tests start
+# (mongo-java-server plus our oplog; see tests/support/README.md): one runnable jar built
+# with Maven (dependencies from Maven Central, kept in ~/.m2), rebuilt only when the pom
+# or a source changed.
+CS_DIR="$ROOT/tests/support/changestream-server"
+CS_OUT="$CACHE/changestream-server"
+CS_JAR="$CS_OUT/changestream-server.jar"
+cs_stamp="$CS_OUT/.sources.sha256"
+cs_want=$(cd "$CS_DIR" && find pom.xml src -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+if [ ! -f "$CS_JAR" ] || [ "$(cat "$cs_stamp" 2>/dev/null)" != "$cs_want" ]; then
+  if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+    log "installing Java and Maven for changestream-server"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update
+    $SUDO apt-get install -y --no-install-recommends openjdk-17-jdk-headless maven
+  fi
+  log "building changestream-server into $CS_JAR (Maven)"
+  mkdir -p "$CS_OUT"
+  # the pom puts its build output in .cache/changestream-server/target
+  mvn -q -B -Dstyle.color=never -f "$CS_DIR/pom.xml" package
+  cp "$CS_OUT/target/changestream-server.jar" "$CS_JAR.tmp"
+  mv "$CS_JAR.tmp" "$CS_JAR"
+  echo "$cs_want" > "$cs_stamp"
+fi
+
 log "ok: Debian packages, $("$BIN/ferretdb" --version | head -1 | tr -s ' '), $("$VENV/bin/python" --version), node $(node --version), $(chromium --version 2>/dev/null | head -1)"
