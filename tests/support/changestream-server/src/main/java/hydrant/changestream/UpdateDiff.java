@@ -11,9 +11,10 @@ import de.bwaldvogel.mongo.bson.Document;
  * from the applied update; the two agree for the common cases):
  * - a field in both whose value changed: in updatedFields, by its dotted path; sub-documents
  *   present in both are compared field by field (so {$set: {"a.b": 1}} gives "a.b");
- * - an array that only grew at its end: each new element as "arr.N" (as MongoDB 5+ does for $push);
- *   an array that only lost elements at its end: in truncatedArrays {field, newSize};
- *   any other change of an array: the whole array under its path;
+ * - an array of the same length: each changed element as "arr.N" (sub-documents in both compared
+ *   field by field, "arr.N.f"); one that only grew at its end: each new element as "arr.N" (as
+ *   MongoDB 5+ does for $push); one that only lost elements at its end: in truncatedArrays
+ *   {field, newSize}; any other change of an array: the whole array under its path;
  * - a field only in the pre-image: in removedFields; a field only in the post-image: in updatedFields.
  */
 final class UpdateDiff {
@@ -52,7 +53,7 @@ final class UpdateDiff {
             if (oldValue instanceof Document && newValue instanceof Document) {
                 diff(path + ".", (Document) oldValue, (Document) newValue, updated, removed, truncated);
             } else if (oldValue instanceof List && newValue instanceof List) {
-                diffArray(path, (List<?>) oldValue, (List<?>) newValue, updated, truncated);
+                diffArray(path, (List<?>) oldValue, (List<?>) newValue, updated, removed, truncated);
             } else {
                 updated.put(path, newValue);
             }
@@ -63,8 +64,22 @@ final class UpdateDiff {
         return a == null || b == null || a.getClass() == b.getClass();
     }
 
-    private static void diffArray(String path, List<?> before, List<?> after, Document updated, List<Document> truncated) {
-        if (after.size() > before.size() && after.subList(0, before.size()).equals(before)) {
+    private static void diffArray(String path, List<?> before, List<?> after, Document updated, List<String> removed,
+                                  List<Document> truncated) {
+        if (after.size() == before.size()) {
+            for (int i = 0; i < after.size(); i++) {
+                Object oldValue = before.get(i);
+                Object newValue = after.get(i);
+                if (Objects.equals(oldValue, newValue) && sameType(oldValue, newValue)) {
+                    continue;
+                }
+                if (oldValue instanceof Document && newValue instanceof Document) {
+                    diff(path + "." + i + ".", (Document) oldValue, (Document) newValue, updated, removed, truncated);
+                } else {
+                    updated.put(path + "." + i, newValue);
+                }
+            }
+        } else if (after.size() > before.size() && after.subList(0, before.size()).equals(before)) {
             for (int i = before.size(); i < after.size(); i++) {
                 updated.put(path + "." + i, after.get(i));
             }
