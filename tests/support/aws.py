@@ -19,8 +19,10 @@ moto differs from AWS.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -49,6 +51,14 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Linux: moto_server gets SIGTERM when the test process dies, even without stop()
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def _moto_server_bin() -> str:
@@ -80,7 +90,8 @@ class Moto:
             env.pop(k, None)
         self._proc = subprocess.Popen(
             [_moto_server_bin(), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while True:
             if self._proc.poll() is not None:
@@ -93,8 +104,12 @@ class Moto:
                     self.stop()
                     raise RuntimeError(f"moto_server did not answer on {self.endpoint} in {timeout}s")
                 time.sleep(0.1)
-        self._create_principal()
-        self._enable_auth()
+        try:
+            self._create_principal()
+            self._enable_auth()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
