@@ -66,7 +66,8 @@ class ChangeStreamServer:
         jar = jar_path()
         if not jar.is_file():
             raise FileNotFoundError(f"{jar} is missing: run scripts/install-deps.sh")
-        cmd = ["java", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", str(jar),
+        # a small heap and a quick-starting JIT: it is a test server on a shared 2-core machine
+        cmd = ["java", "-Xmx1g", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", str(jar),
                "--port", str(self.port or 0), "--bind", self.bind]
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
