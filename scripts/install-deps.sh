@@ -23,7 +23,7 @@ log() { printf '[install-deps] %s\n' "$*"; }
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libboost-dev libssl-dev libmongoc-dev libbson-dev libsimdjson-dev zlib1g-dev
-  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev
   libgtest-dev libbenchmark-dev
   python3-venv openssl ca-certificates
   chromium

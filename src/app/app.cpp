@@ -10,7 +10,9 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "app/firehose_endpoint.hpp"
@@ -18,6 +20,7 @@
 #include "app/webhook_endpoint.hpp"
 #include "app/ops_endpoints.hpp"
 #include "observe/log.hpp"
+#include "trigger/runner.hpp"
 
 namespace hydrant::app {
 
@@ -81,11 +84,25 @@ int serve(const std::string& config_path) {
     for (const auto& w : cfg->webhook) add(w.path, std::make_unique<WebhookEndpoint>(w, sink, workers));
 
     const uint16_t port = server.start();
+    // Triggers: each on threads of its own; the instance id names this process in leases.
+    std::vector<std::unique_ptr<trigger::Runner>> triggers;
+    {
+      char host_name[256] = "host";
+      gethostname(host_name, sizeof host_name - 1);
+      std::random_device rd;
+      const std::string instance = std::string(host_name) + ":" + std::to_string(getpid()) + ":" +
+                                   std::to_string(rd() % 1000000);
+      for (const auto& t : cfg->trigger) {
+        triggers.push_back(std::make_unique<trigger::Runner>(*cfg, t, instance));
+        triggers.back()->start();
+      }
+    }
     const std::string host = cfg->server.host.find(':') != std::string::npos ? "[" + cfg->server.host + "]"
                                                                               : cfg->server.host;
     observe::log_info("listening", {{"address", host + ":" + std::to_string(port)},
                                     {"tls", cfg->server.tls()},
                                     {"endpoints", static_cast<int64_t>(cfg->endpoints())},
+                                    {"triggers", static_cast<int64_t>(cfg->trigger.size())},
                                     {"version", std::string(HYDRANT_VERSION)}});
 
     // The IO loop is never stopped with work pending: drain ends every
@@ -95,6 +112,7 @@ int serve(const std::string& config_path) {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       observe::log_info("draining", {{"signal", static_cast<int64_t>(sig)}});
+      for (auto& t : triggers) t->stop();
       server.drain([&](bool clean) {
         if (!clean) {
           // A request stuck past every deadline (a MongoDB call that does not
@@ -126,7 +144,8 @@ int check(const std::string& config_path, bool connect) {
   auto cfg = load(config_path);
   if (!cfg) return 1;
   std::cout << "config OK: " << cfg->firehose.size() << " firehose endpoint(s), " << cfg->segment.size()
-            << " segment endpoint(s), " << cfg->webhook.size() << " webhook endpoint(s)\n";
+            << " segment endpoint(s), " << cfg->webhook.size() << " webhook endpoint(s), " << cfg->trigger.size()
+            << " trigger(s)\n";
   if (!connect) return 0;
   try {
     sink::MongoSink sink(cfg->mongodb, 1);

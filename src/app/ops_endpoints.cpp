@@ -36,14 +36,31 @@ boost::asio::awaitable<http::Response> ReadyEndpoint::handle(http::Request& req,
     return p;
   });
   http::Response r;
+  // Triggers are shown, not judged: a failed trigger stops alone and must not
+  // take the ingest endpoints out of a load balancer.
+  std::string triggers;
+  for (const auto& [name, t] : observe::Metrics::get().triggers()) {
+    const auto [state, error] = t->describe();
+    triggers += triggers.empty() ? ",\"triggers\":{" : ",";
+    firehose::append_json_string(triggers, name);
+    triggers += ":{\"state\":";
+    firehose::append_json_string(triggers, state);
+    triggers += t->leased ? ",\"lease\":true" : ",\"lease\":false";
+    if (!error.empty()) {
+      triggers += ",\"error\":";
+      firehose::append_json_string(triggers, error);
+    }
+    triggers += "}";
+  }
+  if (!triggers.empty()) triggers += "}";
   if (p.ok) {
-    r.body = R"({"status":"ready"})";
+    r.body = R"({"status":"ready")" + triggers + "}";
   } else {
     r.status = 503;
     log.error = p.error;
     r.body = "{\"status\":\"MongoDB unavailable\",\"error\":";
     firehose::append_json_string(r.body, p.error);
-    r.body += "}";
+    r.body += triggers + "}";
   }
   co_return r;
 }

@@ -1,5 +1,8 @@
 #include "codec/gzip.hpp"
 
+#include <new>
+#include <stdexcept>
+
 #include <algorithm>
 
 namespace hydrant::codec {
@@ -70,6 +73,23 @@ InflateStatus gunzip(std::string_view in, std::string& out, size_t limit, std::s
   }
   if (st != InflateStatus::ok && error) *error = dec.error();
   return st;
+}
+
+std::string gzip(std::string_view in, int level) {
+  z_stream zs{};
+  // windowBits 15 + 16: a gzip header and trailer instead of zlib's
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::bad_alloc();
+  std::string out;
+  out.resize(deflateBound(&zs, in.size()) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) throw std::runtime_error("gzip: deflate did not finish");
+  return out;
 }
 
 }  // namespace hydrant::codec

@@ -41,4 +41,7 @@ class GzipDecoder {
 // Whole-buffer convenience: decodes `in` into `out` (replacing its content).
 InflateStatus gunzip(std::string_view in, std::string& out, size_t limit, std::string* error = nullptr);
 
+// gzip encoding of a whole buffer (what an outbound Content-Encoding: gzip body needs).
+std::string gzip(std::string_view in, int level = 6);
+
 }  // namespace hydrant::codec

@@ -1,11 +1,13 @@
 #include "config/config.hpp"
 
 #include <cstdlib>
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <bson/bson.h>
 #include <toml++/toml.h>
 
 #include "config/size.hpp"
@@ -14,7 +16,7 @@ namespace hydrant::config {
 
 const std::map<std::string, std::set<std::string>>& known_keys() {
   static const std::map<std::string, std::set<std::string>> keys = {
-      {"", {"server", "mongodb", "firehose", "segment", "webhook"}},
+      {"", {"server", "mongodb", "firehose", "segment", "webhook", "triggers", "trigger"}},
       {"server", {"listen", "tls_cert", "tls_key", "max_body", "max_inflight"}},
       {"mongodb", {"uri", "write_concern"}},
       {"firehose",
@@ -27,6 +29,16 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"webhook",
        {"path", "methods", "verify", "secret", "id", "headers", "database", "collection", "rejects",
         "respond_with_result", "signature_header", "algorithm", "encoding", "prefix", "tolerance"}},
+      {"triggers", {"state_database", "lease"}},
+      {"trigger",
+       {"name", "uri", "database", "collection", "operation_types", "match", "project", "full_document", "format",
+        "ordered", "max_latency", "max_in_flight", "on_history_lost", "destination"}},
+      {"trigger.destination.kinesis",
+       {"type", "stream", "region", "partition_key", "partition_key_value", "endpoint", "access_key_id",
+        "secret_access_key", "session_token"}},
+      {"trigger.destination.http",
+       {"type", "url", "access_key", "source_arn", "content_encoding", "buffer_size", "buffer_interval",
+        "retry_duration", "common_attributes"}},
   };
   return keys;
 }
@@ -372,6 +384,273 @@ class Loader {
       error(t.get("metadata"), where + ".metadata", "must be a top-level field name (no dots, not _id, no leading $)");
   }
 
+
+  // A duration with its unit ("200ms", "10s"); false when absent.
+  bool get_duration(const toml::table& t, const std::string& where, const char* key, int64_t& out_ms,
+                    int64_t min_ms, int64_t max_ms) {
+    const toml::node* n = t.get(key);
+    if (!n) return false;
+    const std::string full = where + "." + key;
+    std::string s;
+    if (!n->is_string()) {
+      error(n, full, "must be a duration with its unit, such as \"200ms\", \"10s\" or \"5m\"");
+      return false;
+    }
+    if (!get_string(t, where, key, s)) return false;
+    auto v = parse_duration_ms(s);
+    if (!v) error(n, full, "must be a duration with its unit, such as \"200ms\", \"10s\" or \"5m\"");
+    else if (*v < min_ms || *v > max_ms)
+      error(n, full, "must be between " + std::to_string(min_ms) + " ms and " + std::to_string(max_ms / 1000) + " s");
+    else {
+      out_ms = *v;
+      return true;
+    }
+    return false;
+  }
+
+  // Extended JSON of one pipeline stage's argument: an object, or an error naming the key.
+  void get_stage(const toml::table& t, const std::string& where, const char* key, std::string& out) {
+    if (!get_string(t, where, key, out) || out.empty()) return;
+    bson_error_t err;
+    bson_t* b = bson_new_from_json(reinterpret_cast<const uint8_t*>(out.data()), static_cast<ssize_t>(out.size()), &err);
+    if (!b) error(t.get(key), where + "." + key, std::string("is not a valid Extended JSON object: ") + err.message);
+    else bson_destroy(b);
+  }
+
+  void triggers(const toml::table& t, Triggers& tr) {
+    check_keys(t, "triggers", known_keys().at("triggers"));
+    get_string(t, "triggers", "state_database", tr.state_database);
+    if (tr.state_database.empty() || tr.state_database.find_first_of("$/\\. \"") != std::string::npos)
+      error(t.get("state_database"), "triggers.state_database", "must be a database name");
+    get_duration(t, "triggers", "lease", tr.lease_ms, 1000, 600000);
+  }
+
+  void trigger(const toml::table& t, const std::string& where, Trigger& tr) {
+    using F = Trigger::Format;
+    check_keys(t, where, known_keys().at("trigger"));
+    if (get_string(t, where, "name", tr.name, true) && tr.name.empty()) error(t.get("name"), where + ".name", "must not be empty");
+    if (get_string(t, where, "uri", tr.uri) && tr.uri.rfind("mongodb", 0) != 0)
+      error(t.get("uri"), where + ".uri", "must start with mongodb:// or mongodb+srv://");
+    get_string(t, where, "database", tr.database, true);
+    get_string(t, where, "collection", tr.collection);
+    check_names(t, where, tr.database, tr.collection, "-");
+    if (t.get("operation_types")) {
+      get_string_list(t, where, "operation_types", tr.operation_types);
+      static const std::set<std::string> kOps = {"insert", "update", "replace", "delete"};
+      for (const auto& op : tr.operation_types)
+        if (!kOps.count(op))
+          error(t.get("operation_types"), where + ".operation_types",
+                "\"" + op + "\" is not one of insert | update | replace | delete");
+      if (tr.operation_types.empty())
+        error(t.get("operation_types"), where + ".operation_types", "must name at least one operation type");
+    }
+    get_stage(t, where, "match", tr.match);
+    get_stage(t, where, "project", tr.project);
+    if (get_string(t, where, "full_document", tr.full_document)) {
+      static const std::set<std::string> kFull = {"default", "updateLookup", "whenAvailable", "required"};
+      if (!kFull.count(tr.full_document))
+        error(t.get("full_document"), where + ".full_document",
+              "must be one of default | updateLookup | whenAvailable | required");
+    }
+    std::string format;
+    if (get_string(t, where, "format", format)) {
+      if (format == "document") tr.format = F::document;
+      else if (format == "event") tr.format = F::event;
+      else if (format == "event-canonical") tr.format = F::event_canonical;
+      else error(t.get("format"), where + ".format", "must be one of document | event | event-canonical");
+    }
+    const bool updates = std::find(tr.operation_types.begin(), tr.operation_types.end(), "update") != tr.operation_types.end();
+    if (tr.format == F::document && updates && tr.full_document == "default")
+      error(t.get("full_document"), where + ".full_document",
+            "format = \"document\" sends the full document, which update events carry only with full_document = "
+            "\"updateLookup\", \"whenAvailable\" or \"required\"");
+    get_bool(t, where, "ordered", tr.ordered);
+    get_duration(t, where, "max_latency", tr.max_latency_ms, 0, 60000);
+    if (const toml::node* n = t.get("max_in_flight")) {
+      const auto* i = n->as_integer();
+      if (!i || i->get() < 1 || i->get() > 64) error(n, where + ".max_in_flight", "must be a number from 1 to 64");
+      else tr.max_in_flight = static_cast<uint32_t>(i->get());
+    }
+    std::string lost;
+    if (get_string(t, where, "on_history_lost", lost)) {
+      if (lost == "fail") tr.on_history_lost = Trigger::OnHistoryLost::fail;
+      else if (lost == "restart-now") tr.on_history_lost = Trigger::OnHistoryLost::restart_now;
+      else error(t.get("on_history_lost"), where + ".on_history_lost", "must be \"fail\" or \"restart-now\"");
+    }
+    const toml::node* d = t.get("destination");
+    if (!d) {
+      error(&t, where + ".destination", "is required: a [trigger.destination] table");
+      return;
+    }
+    if (!d->as_table()) {
+      error(d, where + ".destination", "must be a table [trigger.destination]");
+      return;
+    }
+    destination_of(*d->as_table(), where + ".destination", tr);
+  }
+
+  // A partition key path must start at a field change events have, and survive `project`.
+  void check_key_path(const toml::table& t, const std::string& where, const Trigger& tr, const std::string& path) {
+    static const std::set<std::string> kFields = {"_id", "operationType", "clusterTime", "wallTime", "ns",
+                                                  "documentKey", "fullDocument", "updateDescription",
+                                                  "fullDocumentBeforeChange", "txnNumber", "lsid", "to",
+                                                  "collectionUUID"};
+    const std::string top = path.substr(0, path.find('.'));
+    if (path.empty() || path.front() == '.' || path.back() == '.' || path.find("..") != std::string::npos ||
+        !kFields.count(top)) {
+      error(t.get("partition_key"), where + ".partition_key",
+            "\"" + path + "\" cannot exist in a change event: a path starts at one of _id, operationType, "
+            "clusterTime, wallTime, ns, documentKey, fullDocument, updateDescription, fullDocumentBeforeChange");
+      return;
+    }
+    if (top == "fullDocument" && tr.full_document == "default" &&
+        std::find(tr.operation_types.begin(), tr.operation_types.end(), "update") != tr.operation_types.end())
+      error(t.get("partition_key"), where + ".partition_key",
+            "\"" + path + "\" is missing from update events with full_document = \"default\"");
+    if (top == "fullDocument" && tr.operation_types.size() == 1 && tr.operation_types[0] == "delete")
+      error(t.get("partition_key"), where + ".partition_key", "\"" + path + "\" is missing from delete events");
+    if (tr.project.empty()) return;
+    bson_t* p = bson_new_from_json(reinterpret_cast<const uint8_t*>(tr.project.data()),
+                                   static_cast<ssize_t>(tr.project.size()), nullptr);
+    if (!p) return;
+    bson_iter_t it;
+    bool inclusion = false;
+    std::string excluded;
+    if (bson_iter_init(&it, p)) {
+      while (bson_iter_next(&it)) {
+        const std::string k = bson_iter_key(&it);
+        const bool zero = (BSON_ITER_HOLDS_INT32(&it) && bson_iter_int32(&it) == 0) ||
+                          (BSON_ITER_HOLDS_INT64(&it) && bson_iter_int64(&it) == 0) ||
+                          (BSON_ITER_HOLDS_BOOL(&it) && !bson_iter_bool(&it)) ||
+                          (BSON_ITER_HOLDS_DOUBLE(&it) && bson_iter_double(&it) == 0);
+        if (k == "_id") continue;
+        if (zero && (path == k || path.rfind(k + ".", 0) == 0)) excluded = k;
+        if (!zero) inclusion = true;
+      }
+    }
+    bool kept = !inclusion;
+    if (inclusion && bson_iter_init(&it, p)) {
+      while (bson_iter_next(&it)) {
+        const std::string k = bson_iter_key(&it);
+        if (path == k || path.rfind(k + ".", 0) == 0 || k.rfind(path + ".", 0) == 0) kept = true;
+      }
+      if (top == "_id") kept = true;
+    }
+    bson_destroy(p);
+    if (!excluded.empty() || !kept)
+      error(t.get("partition_key"), where + ".partition_key",
+            "\"" + path + "\" is removed by project" + (excluded.empty() ? "" : " (" + excluded + ": 0)"));
+  }
+
+  void destination_of(const toml::table& t, const std::string& where, Trigger& tr) {
+    TriggerDestination& d = tr.destination;
+    std::string type;
+    if (!get_string(t, where, "type", type, true)) return;
+    if (type == "kinesis") d.type = TriggerDestination::Type::kinesis;
+    else if (type == "http") d.type = TriggerDestination::Type::http;
+    else {
+      error(t.get("type"), where + ".type", "must be \"kinesis\" or \"http\"");
+      return;
+    }
+    const auto& own = known_keys().at("trigger.destination." + type);
+    const auto& other = known_keys().at(std::string("trigger.destination.") + (type == "kinesis" ? "http" : "kinesis"));
+    for (const auto& [k, v] : t) {
+      const std::string key(k.str());
+      if (own.count(key)) continue;
+      if (other.count(key))
+        error(&v, where + "." + key, std::string("is only for type = \"") + (type == "kinesis" ? "http" : "kinesis") + "\"");
+      else
+        error(&v, where + "." + key, "unknown key");
+    }
+    if (d.type == TriggerDestination::Type::http) {
+      if (get_string(t, where, "url", d.url, true) && d.url.rfind("http://", 0) != 0 && d.url.rfind("https://", 0) != 0)
+        error(t.get("url"), where + ".url", "must start with http:// or https://");
+      get_string(t, where, "access_key", d.access_key);
+      if (d.access_key.size() > 4096) error(t.get("access_key"), where + ".access_key", "must be at most 4096 bytes");
+      get_string(t, where, "source_arn", d.source_arn);
+      if (d.source_arn.empty()) d.source_arn = "arn:aws:firehose:hydrant:000000000000:deliverystream/" + tr.name;
+      std::string enc;
+      if (get_string(t, where, "content_encoding", enc)) {
+        if (enc == "gzip") d.gzip = true;
+        else if (enc != "none") error(t.get("content_encoding"), where + ".content_encoding", "must be \"gzip\" or \"none\"");
+      }
+      get_size(t, where, "buffer_size", d.buffer_size);
+      if (t.get("buffer_size") && (d.buffer_size < (1ull << 20) || d.buffer_size > (64ull << 20)))
+        error(t.get("buffer_size"), where + ".buffer_size", "must be from 1MiB to 64MiB");
+      get_duration(t, where, "buffer_interval", d.buffer_interval_ms, 0, 900000);
+      int64_t retry_ms = d.retry_duration_s * 1000;
+      if (get_duration(t, where, "retry_duration", retry_ms, 0, 7200000)) d.retry_duration_s = retry_ms / 1000;
+      if (const toml::node* n = t.get("common_attributes")) {
+        const auto* ca = n->as_table();
+        if (!ca) error(n, where + ".common_attributes", "must be a table of strings");
+        else {
+          for (const auto& [k, v] : *ca) {
+            const auto* s = v.as_string();
+            if (!s) {
+              error(&v, where + ".common_attributes." + std::string(k.str()), "must be a string");
+              continue;
+            }
+            if (auto val = interpolate(v, where + ".common_attributes", s->get()))
+              d.common_attributes.emplace_back(std::string(k.str()), *val);
+          }
+          if (d.common_attributes.size() > 50)
+            error(n, where + ".common_attributes", "must hold at most 50 attributes (Firehose's limit)");
+        }
+      }
+      return;
+    }
+    // kinesis
+    get_string(t, where, "stream", d.stream, true);
+    get_string(t, where, "region", d.region);
+    get_string(t, where, "partition_key", d.partition_key);
+    get_string(t, where, "partition_key_value", d.partition_key_value);
+    get_string(t, where, "endpoint", d.endpoint);
+    get_string(t, where, "access_key_id", d.access_key_id);
+    get_string(t, where, "secret_access_key", d.secret_access_key);
+    get_string(t, where, "session_token", d.session_token);
+    if (t.get("partition_key") && t.get("partition_key_value"))
+      error(t.get("partition_key_value"), where + ".partition_key_value", "set partition_key or partition_key_value, not both");
+    if (!t.get("partition_key") && !t.get("partition_key_value")) d.partition_key = "documentKey._id";
+    if (t.get("partition_key_value") && (d.partition_key_value.empty()))
+      error(t.get("partition_key_value"), where + ".partition_key_value", "must not be empty");
+    if (!d.partition_key.empty()) check_key_path(t, where, tr, d.partition_key);
+    if (!d.endpoint.empty() && d.endpoint.rfind("http://", 0) != 0 && d.endpoint.rfind("https://", 0) != 0)
+      error(t.get("endpoint"), where + ".endpoint", "must start with http:// or https://");
+    // A stream ARN names its region: arn:aws:kinesis:REGION:ACCOUNT:stream/NAME
+    if (d.stream.rfind("arn:", 0) == 0) {
+      std::vector<std::string> parts;
+      size_t i = 0;
+      for (int k = 0; k < 5; ++k) {
+        const size_t j = d.stream.find(':', i);
+        if (j == std::string::npos) break;
+        parts.push_back(d.stream.substr(i, j - i));
+        i = j + 1;
+      }
+      if (parts.size() != 5 || parts[2] != "kinesis" || d.stream.compare(i, 7, "stream/") != 0)
+        error(t.get("stream"), where + ".stream", "is not a Kinesis stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME)");
+      else if (d.region.empty())
+        d.region = parts[3];
+    }
+    auto env = [](const char* name) -> std::string {
+      const char* v = std::getenv(name);
+      return v ? v : "";
+    };
+    if (d.region.empty()) d.region = env("AWS_REGION");
+    if (d.region.empty()) d.region = env("AWS_DEFAULT_REGION");
+    if (d.region.empty())
+      error(&t, where + ".region", "is required (or a stream ARN, or AWS_REGION in the environment)");
+    if (d.access_key_id.empty() && d.secret_access_key.empty()) {
+      d.access_key_id = env("AWS_ACCESS_KEY_ID");
+      d.secret_access_key = env("AWS_SECRET_ACCESS_KEY");
+      if (d.session_token.empty()) d.session_token = env("AWS_SESSION_TOKEN");
+    }
+    if (d.access_key_id.empty() || d.secret_access_key.empty())
+      error(t.get("access_key_id") ? t.get("access_key_id") : &t, where + ".access_key_id",
+            "missing credentials: set access_key_id and secret_access_key, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY in the environment");
+    if (d.endpoint.empty()) d.endpoint = "https://kinesis." + d.region + ".amazonaws.com";
+  }
+
   // [[name]]: each table parsed by `parse` into `out`.
   template <class T, class Parse>
   void tables(const toml::table& root, const char* name, std::vector<T>& out, Parse parse) {
@@ -415,12 +694,23 @@ class Loader {
     tables(root, "firehose", c.firehose, &Loader::firehose);
     tables(root, "segment", c.segment, &Loader::segment);
     tables(root, "webhook", c.webhook, &Loader::webhook);
+    if (const toml::node* n = root.get("triggers")) {
+      if (const auto* t = n->as_table()) triggers(*t, c.triggers);
+      else error(n, "triggers", "must be a table [triggers]");
+    }
+    tables(root, "trigger", c.trigger, &Loader::trigger);
+    std::set<std::string> names;
+    for (size_t i = 0; i < c.trigger.size(); ++i) {
+      if (c.trigger[i].name.empty() || names.insert(c.trigger[i].name).second) continue;
+      error(root.get("trigger")->as_array()->get(i)->as_table()->get("name"), "trigger[" + std::to_string(i) + "].name",
+            "name " + c.trigger[i].name + " is already used by another trigger");
+    }
     std::set<std::string> paths = {"/healthz", "/readyz", "/metrics"};
     unique_paths(root, "firehose", c.firehose, paths);
     unique_paths(root, "segment", c.segment, paths);
     unique_paths(root, "webhook", c.webhook, paths);
-    if (c.endpoints() == 0)
-      errors.push_back(source_ + ": no endpoints configured: add at least one [[firehose]] or [[segment]]");
+    if (c.endpoints() == 0 && c.trigger.empty())
+      errors.push_back(source_ + ": nothing configured: add at least one [[firehose]], [[segment]], [[webhook]] or [[trigger]]");
     return c;
   }
 

@@ -86,12 +86,64 @@ struct Webhook {
   int64_t tolerance_s = 300;  // stripe, slack: the oldest timestamp accepted
 };
 
+// `[trigger.destination]`: where a trigger's events go.
+struct TriggerDestination {
+  enum class Type { kinesis, http };
+  Type type = Type::kinesis;
+  // kinesis
+  std::string stream;               // a name, or an ARN (sent as StreamARN)
+  std::string region;               // default: from the ARN, AWS_REGION or AWS_DEFAULT_REGION
+  std::string partition_key;        // a path in the change event; empty: partition_key_value
+  std::string partition_key_value;  // a constant key
+  std::string endpoint;             // default https://kinesis.<region>.amazonaws.com
+  std::string access_key_id;        // default: AWS_ACCESS_KEY_ID (and the two below from AWS_*)
+  std::string secret_access_key;
+  std::string session_token;
+  // http (the Firehose HTTP endpoint protocol)
+  std::string url;
+  std::string access_key;
+  std::string source_arn;  // X-Amz-Firehose-Source-Arn; default names the trigger
+  bool gzip = false;       // content_encoding = "gzip"
+  uint64_t buffer_size = 5ull << 20;
+  int64_t buffer_interval_ms = -1;  // -1: the trigger's max_latency
+  int64_t retry_duration_s = 300;
+  std::vector<std::pair<std::string, std::string>> common_attributes;
+};
+
+// `[[trigger]]`: a change stream delivered to a destination.
+struct Trigger {
+  enum class Format { document, event, event_canonical };
+  enum class OnHistoryLost { fail, restart_now };
+  std::string name;
+  std::string uri;  // empty: [mongodb]'s
+  std::string database;
+  std::string collection;  // empty: the whole database
+  std::vector<std::string> operation_types = {"insert", "update", "replace", "delete"};
+  std::string match;    // Extended JSON of a $match stage on the change event; empty: none
+  std::string project;  // Extended JSON of a $project stage; empty: none
+  std::string full_document = "updateLookup";
+  Format format = Format::document;
+  bool ordered = true;
+  int64_t max_latency_ms = 200;
+  uint32_t max_in_flight = 4;  // ordered = false: calls at once
+  OnHistoryLost on_history_lost = OnHistoryLost::fail;
+  TriggerDestination destination;
+};
+
+// `[triggers]`: what every trigger shares.
+struct Triggers {
+  std::string state_database = "hydrant";
+  int64_t lease_ms = 10000;
+};
+
 struct Config {
   Server server;
   MongoDB mongodb;
   std::vector<Firehose> firehose;
   std::vector<Segment> segment;
   std::vector<Webhook> webhook;
+  Triggers triggers;
+  std::vector<Trigger> trigger;
   size_t endpoints() const { return firehose.size() + segment.size() + webhook.size(); }
 };
 
@@ -101,7 +153,8 @@ struct LoadResult {
 };
 
 // Every key the loader accepts, by table: "" (the top level), "server", "mongodb",
-// "firehose", "segment.webhook", "segment.tracking-api", "webhook". The docs are checked against it.
+// "firehose", "segment.webhook", "segment.tracking-api", "webhook",
+// "triggers", "trigger", "trigger.destination.kinesis", "trigger.destination.http". The docs are checked against it.
 const std::map<std::string, std::set<std::string>>& known_keys();
 
 // Parses and validates; `${NAME}` in any string is replaced from the environment.

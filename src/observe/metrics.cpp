@@ -25,6 +25,20 @@ Metrics& Metrics::get() {
   return m;
 }
 
+TriggerStats& Metrics::trigger(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto& t = triggers_[name];
+  if (!t) t = std::make_unique<TriggerStats>();
+  return *t;
+}
+
+std::vector<std::pair<std::string, const TriggerStats*>> Metrics::triggers() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, const TriggerStats*>> out;
+  for (const auto& [k, v] : triggers_) out.emplace_back(k, v.get());
+  return out;
+}
+
 void Metrics::request(const std::string& endpoint, int status) {
   std::lock_guard lock(mu_);
   ++requests_[{endpoint, status}];
@@ -73,6 +87,32 @@ std::string Metrics::render() const {
       "# HELP hydrant_inflight_bytes Bytes of requests being processed.\n# TYPE hydrant_inflight_bytes gauge\n"
       "hydrant_inflight_bytes {}\n",
       inflight());
+  if (triggers_.empty()) return o;
+  auto per_trigger = [&](const char* name, const char* type, const char* help, auto value) {
+    o += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    for (const auto& [k, t] : triggers_) o += fmt::format("{}{{trigger=\"{}\"}} {}\n", name, label(k), value(*t));
+  };
+  per_trigger("hydrant_trigger_events_read_total", "counter", "Change events read from the change stream.",
+              [](const TriggerStats& t) { return t.read.load(); });
+  per_trigger("hydrant_trigger_events_delivered_total", "counter", "Change events the destination acknowledged.",
+              [](const TriggerStats& t) { return t.delivered.load(); });
+  per_trigger("hydrant_trigger_events_retried_total", "counter", "Events sent again after a failure.",
+              [](const TriggerStats& t) { return t.retried.load(); });
+  per_trigger("hydrant_trigger_events_rejected_total", "counter", "Events stored in trigger_rejects instead.",
+              [](const TriggerStats& t) { return t.rejected.load(); });
+  per_trigger("hydrant_trigger_events_in_flight", "gauge", "Events read and not yet acknowledged.",
+              [](const TriggerStats& t) { return t.in_flight.load(); });
+  per_trigger("hydrant_trigger_lag_seconds", "gauge",
+              "Now minus the time of the last delivered event; 0 when the stream is caught up.",
+              [](const TriggerStats& t) { return static_cast<double>(t.lag_ms.load()) / 1000.0; });
+  per_trigger("hydrant_trigger_lease_held", "gauge", "1 when this instance holds the trigger's lease.",
+              [](const TriggerStats& t) { return t.leased.load() ? 1 : 0; });
+  o += "# HELP hydrant_trigger_state The trigger's state (1 for the current one).\n# TYPE hydrant_trigger_state gauge\n";
+  for (const auto& [k, t] : triggers_) {
+    const std::string current = t->describe().first;
+    for (const char* st : {"starting", "running", "backing_off", "failed", "standby", "stopped"})
+      o += fmt::format("hydrant_trigger_state{{trigger=\"{}\",state=\"{}\"}} {}\n", label(k), st, current == st ? 1 : 0);
+  }
   return o;
 }
 

@@ -6,14 +6,43 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace hydrant::observe {
 
+// One trigger's figures; the trigger's threads update them, /metrics and /readyz read them.
+struct TriggerStats {
+  std::atomic<uint64_t> read{0}, delivered{0}, retried{0}, rejected{0};
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> lag_ms{0};
+  std::atomic<int> state{0};  // trigger::State
+  std::atomic<bool> leased{false};
+  mutable std::mutex mu;
+  std::string state_name = "starting";
+  std::string error;  // why it is backing off or failed
+  std::string owner;  // the instance holding the lease, when known
+  void set_state(int s, const char* name, const std::string& why) {
+    std::lock_guard lock(mu);
+    state = s;
+    state_name = name;
+    error = why;
+  }
+  std::pair<std::string, std::string> describe() const {
+    std::lock_guard lock(mu);
+    return {state_name, error};
+  }
+};
+
 class Metrics {
  public:
+  // The figures of the trigger `name` (made on first use; they live as long as the process).
+  TriggerStats& trigger(const std::string& name);
+  std::vector<std::pair<std::string, const TriggerStats*>> triggers() const;
+
   static Metrics& get();
 
   void request(const std::string& endpoint, int status);
@@ -36,6 +65,7 @@ class Metrics {
   uint64_t write_count_ = 0;
   double write_sum_ = 0;
   std::atomic<int64_t> inflight_{0};
+  std::map<std::string, std::unique_ptr<TriggerStats>> triggers_;
 };
 
 }  // namespace hydrant::observe

@@ -68,7 +68,9 @@ std::optional<std::string> table_of(const std::string& heading) {
   std::string name = heading.substr(open + 1, close - open - 1);
   while (!name.empty() && name.front() == '[') name.erase(0, 1);
   if (name.empty()) return std::nullopt;
-  const size_t kind = heading.find("kind = \"");
+  // `kind = "..."` ([[segment]]) or `type = "..."` ([trigger.destination]) picks the variant
+  size_t kind = heading.find("kind = \"");
+  if (kind == std::string::npos) kind = heading.find("type = \"");
   if (kind != std::string::npos) {
     const size_t start = kind + 8, end = heading.find('"', start);
     if (end == std::string::npos) return std::nullopt;

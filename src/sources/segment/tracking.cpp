@@ -8,6 +8,7 @@
 #include "codec/base64.hpp"
 #include "codec/datetime.hpp"
 #include "codec/json_spans.hpp"
+#include "common/uuid.hpp"
 #include "common/secret.hpp"
 
 namespace hydrant::segment {
@@ -64,17 +65,6 @@ std::optional<int64_t> date_field(dom::object obj, std::string_view key, std::op
   if (el->get(s) == SUCCESS) ms = codec::parse_iso8601_ms(s);
   if (!ms) error = std::string(key) + " must be an ISO-8601 date-time string";
   return ms;
-}
-
-std::string uuid4() {
-  std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-  return out;
 }
 
 constexpr std::string_view kOwnFields[] = {"_id",     "type",       "messageId",         "writeKey",
