@@ -477,3 +477,100 @@ def test_libmongoc_collection_watch(server, db, tmp_path):
     assert '"operationType" : "insert"' in out.stdout
     assert f'"ns" : {{ "db" : "{db.name}", "coll" : "items" }}' in out.stdout
     assert '"documentKey" : { "_id" : 7 }' in out.stdout
+
+
+def _watch_until(stream, expected, out, done, quiet=2.0):
+    """Reads `stream` (try_next) into `out` until `expected` events came and then `quiet` seconds
+    passed without more, or until `done` is set and `quiet` passed without any event."""
+    last = time.monotonic()
+    try:
+        while True:
+            ev = stream.try_next()
+            now = time.monotonic()
+            if ev is not None:
+                out.append(ev)
+                last = now
+            elif (len(out) >= expected or done.is_set()) and now - last > quiet:
+                return
+            elif now - last > 30:
+                return
+    except Exception as e:  # noqa: BLE001 - reported by the test
+        out.append(e)
+
+
+def test_no_event_lost_with_concurrent_streams_and_writers(server, client):
+    """Regression: several streams waiting in getMore (maxAwaitTimeMS 100) while writers in several
+    threads write must each see every event of their scope, once and in oplog order."""
+    writers_n, per_writer = 3, 100
+    for round_ in range(4):
+        db = client[f"cs_race_{next(_names)}"]
+        t0 = client.admin.command("ping")["operationTime"]
+        specs = [  # (name, how to open, which ground-truth events it must see)
+            ("coll", lambda: db.c.watch(max_await_time_ms=100),
+             lambda e: e["ns"]["coll"] == "c"),
+            ("coll-inserts", lambda: db.c.watch([{"$match": {"operationType": "insert"}}], max_await_time_ms=100),
+             lambda e: e["ns"]["coll"] == "c" and e["operationType"] == "insert"),
+            ("coll-updates", lambda: db.c.watch([{"$match": {"operationType": "update"}}], max_await_time_ms=100),
+             lambda e: e["ns"]["coll"] == "c" and e["operationType"] == "update"),
+            ("db", lambda: db.watch(max_await_time_ms=100), lambda e: True),
+            ("db-other", lambda: db.watch([{"$match": {"ns.coll": "other"}}], max_await_time_ms=100),
+             lambda e: e["ns"]["coll"] == "other"),
+        ]
+        streams = [open_() for _, open_, _ in specs]
+        # each writer: insert into c, update it, insert into other
+        expected_total = writers_n * per_writer * 3
+        expect_n = {"coll": expected_total * 2 // 3, "coll-inserts": expected_total // 3,
+                    "coll-updates": expected_total // 3, "db": expected_total, "db-other": expected_total // 3}
+        done = threading.Event()
+        seen = {name: [] for name, _, _ in specs}
+        readers = [threading.Thread(target=_watch_until, args=(s, expect_n[name], seen[name], done))
+                   for (name, _, _), s in zip(specs, streams)]
+        for t in readers:
+            t.start()
+
+        def write(w):
+            wc = pymongo.MongoClient(server.uri)
+            try:
+                wdb = wc[db.name]
+                for i in range(per_writer):
+                    wdb.c.insert_one({"_id": f"{w}-{i}", "n": 0})
+                    wdb.c.update_one({"_id": f"{w}-{i}"}, {"$inc": {"n": 1}})
+                    wdb.other.insert_one({"_id": f"{w}-{i}"})
+            finally:
+                wc.close()
+
+        writers = [threading.Thread(target=write, args=(w,)) for w in range(writers_n)]
+        for t in writers:
+            t.start()
+        for t in writers:
+            t.join()
+        done.set()
+        for t in readers:
+            t.join(60)
+        for s in streams:
+            s.close()
+
+        # the ground truth: the whole oplog read after the fact
+        with db.watch(start_at_operation_time=t0, max_await_time_ms=100) as stream:
+            truth = next_events(stream, expected_total, timeout=30)
+            assert stream.try_next() is None
+
+        def key(e):
+            return (e["_id"]["_data"], e["operationType"], e["ns"]["coll"], e["documentKey"]["_id"])
+
+        ids = [e["_id"]["_data"] for e in truth]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        for w in range(writers_n):  # each writer's writes in its order
+            mine = [(e["operationType"], e["ns"]["coll"], e["documentKey"]["_id"]) for e in truth
+                    if e["documentKey"]["_id"].startswith(f"{w}-")]
+            assert mine == [x for i in range(per_writer) for x in
+                            (("insert", "c", f"{w}-{i}"), ("update", "c", f"{w}-{i}"), ("insert", "other", f"{w}-{i}"))]
+        lost = {}
+        for name, _, want in specs:
+            errors = [e for e in seen[name] if isinstance(e, Exception)]
+            assert not errors, (round_, name, errors)
+            got = [key(e) for e in seen[name]]
+            exp = [key(e) for e in truth if want(e)]
+            if got != exp:
+                lost[name] = (len(got), len(exp), sorted(set(exp) - set(got))[:3], sorted(set(got) - set(exp))[:3])
+        assert not lost, f"round {round_}: streams missed events (got, expected, missing, extra): {lost}"

@@ -50,7 +50,10 @@ final class OplogStore {
         Long last = entries.lastKey();
         Object trimmed = meta.get("trimmedUpTo");
         this.trimmedUpTo = trimmed == null ? 0L : ((Number) trimmed).longValue();
-        this.lastTs = Math.max(last == null ? 0L : last, trimmedUpTo);
+        // Positions handed out before a SIGKILL may be above the last committed entry (an entry a
+        // stream read before the store was committed, a high-water mark): start in the next second
+        // so none is handed out twice (a consumer resuming after it would skip the new entry).
+        this.lastTs = Math.max(Math.max(last == null ? 0L : last, trimmedUpTo), (nowSeconds() + 1) << 32);
         synchronized (this) {
             trim();
         }
