@@ -87,7 +87,6 @@ std::string Metrics::render() const {
       "# HELP hydrant_inflight_bytes Bytes of requests being processed.\n# TYPE hydrant_inflight_bytes gauge\n"
       "hydrant_inflight_bytes {}\n",
       inflight());
-  if (triggers_.empty()) return o;
   auto per_trigger = [&](const char* name, const char* type, const char* help, auto value) {
     o += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
     for (const auto& [k, t] : triggers_) o += fmt::format("{}{{trigger=\"{}\"}} {}\n", name, label(k), value(*t));

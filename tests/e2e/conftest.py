@@ -18,6 +18,10 @@ from pathlib import Path
 import pymongo
 import pytest
 
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+
 from support import (
     DEFAULT_KEY,
     DEFAULT_PATH,
@@ -160,3 +164,24 @@ def write_config(tmp_path):
         return p
 
     return write
+
+
+# --- AWS: moto (signature checks on) and the fault proxy in front of it (tests/support)
+
+@pytest.fixture(scope="module")
+def moto():
+    from aws import Moto  # tests/support, on sys.path below
+    m = Moto()
+    m.start()
+    yield m
+    m.stop()
+
+
+@pytest.fixture
+def proxy(moto):
+    from fault_proxy import FaultProxy
+    p = FaultProxy(upstream=moto.endpoint, credentials={moto.access_key_id: moto.secret_access_key})
+    p.start()
+    yield p
+    p.stop()
+

@@ -24,27 +24,11 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from aws import Moto  # noqa: E402
+
 from fault_proxy import FaultProxy  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 PUT_RECORDS = "Kinesis_20131202.PutRecords"
-
-
-@pytest.fixture(scope="module")
-def moto():
-    m = Moto()
-    m.start()
-    yield m
-    m.stop()
-
-
-@pytest.fixture
-def proxy(moto):
-    p = FaultProxy(upstream=moto.endpoint, credentials={moto.access_key_id: moto.secret_access_key})
-    p.start()
-    yield p
-    p.stop()
 
 
 @pytest.fixture
