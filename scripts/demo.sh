@@ -2,7 +2,9 @@
 # hydrant's demo: installs what is missing, builds, starts a local FerretDB (or
 # uses $MONGODB_URI) and hydrant with examples/hydrant.toml, sends simulated
 # sensor readings the way a Firehose delivery stream does, then shows what
-# landed in MongoDB. Everything it starts is stopped on exit.
+# landed in MongoDB; then the outbound half: readings written into a MongoDB with
+# change streams go out through two triggers, to Kinesis (moto) and over the
+# Firehose protocol back into hydrant. Everything it starts is stopped on exit.
 #   scripts/demo.sh              # ~12 s of traffic, then a summary
 #   scripts/demo.sh --follow     # keep sending until Ctrl-C
 #   DEMO_SECONDS=30 scripts/demo.sh
@@ -159,6 +161,95 @@ pprint.pprint(fav, indent=2, width=100)
 PY
 say "hydrant's metrics (excerpt)"
 "$PY" -c "import urllib.request; print(''.join(l for l in urllib.request.urlopen('http://$HYDRANT_LISTEN/metrics').read().decode().splitlines(True) if l.startswith(('hydrant_records', 'hydrant_requests'))))"
+
+# --- the outbound half: changes out through [[trigger]] ---------------------------------
+say "changes out: a MongoDB with change streams (tests/support's server) and a Kinesis (moto, signatures checked)"
+OUT_PORT=$(free_port)
+export HYDRANT_OUT_LISTEN="127.0.0.1:$OUT_PORT" LOOP_ACCESS_KEY="loop-$RANDOM"
+# the change-stream server and moto run in the helper below, which writes their
+# addresses to a file, waits for hydrant and then sends the readings
+"$PY" - "$WORK" <<'PY' &
+import json, os, signal, sys, time
+sys.path.insert(0, "tests/support")
+from aws import Moto
+from changestream_server import ChangeStreamServer
+work = sys.argv[1]
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # taken by sigwait below
+cs = ChangeStreamServer(data_dir=os.path.join(work, "changes"))
+cs.start()
+moto = Moto()
+moto.start()
+moto.create_stream("readings", shards=2)
+with open(os.path.join(work, "out.json.tmp"), "w") as f:
+    json.dump({"CHANGES_URI": cs.uri, "KINESIS_ENDPOINT": moto.endpoint, "AWS_ACCESS_KEY_ID": moto.access_key_id,
+               "AWS_SECRET_ACCESS_KEY": moto.secret_access_key}, f)
+os.rename(os.path.join(work, "out.json.tmp"), os.path.join(work, "out.json"))
+signal.sigwait([signal.SIGTERM, signal.SIGINT])
+moto.stop()
+cs.stop()
+PY
+PIDS+=($!)
+for _ in $(seq 1 300); do [ -f "$WORK/out.json" ] && break; sleep 0.1; done
+[ -f "$WORK/out.json" ] || { echo "demo: the change-stream server or moto did not start"; exit 1; }
+eval "$("$PY" -c 'import json,shlex,sys; print(" ".join(f"export {k}={shlex.quote(v)}" for k,v in json.load(open(sys.argv[1])).items()))' "$WORK/out.json")"
+build/hydrant check --config examples/triggers.toml
+say "starting a second hydrant with two triggers (examples/triggers.toml) on http://$HYDRANT_OUT_LISTEN"
+setsid build/hydrant serve --config examples/triggers.toml >"$WORK/hydrant-out.log" 2>&1 &
+PIDS+=($!)
+wait_for "$HYDRANT_OUT_LISTEN" hydrant-out
+
+say "3 sensor nodes write 60 readings straight into monitors.reports (as the seed's Raspberry Pi script did)"
+"$PY" - <<'PY'
+import datetime, json, os, sys, time, urllib.request
+sys.path.insert(0, "examples"); sys.path.insert(0, "tests/support")
+import boto3, pymongo
+from bson import ObjectId
+from sensor_simulator import Simulator
+changes = pymongo.MongoClient(os.environ["CHANGES_URI"])
+state = pymongo.MongoClient(os.environ["MONGODB_URI"])
+for _ in range(300):  # both triggers have stored their start position: their streams are open
+    if state.hydrant.triggers.count_documents({"token": {"$exists": True}}) >= 2:
+        break
+    time.sleep(0.1)
+written = []
+for r in Simulator(nodes=3, seed=7).readings(20):
+    doc = dict(r, _id=ObjectId(r["_id"]), recordedAt=datetime.datetime.fromisoformat(r["recordedAt"].replace("Z", "+00:00")))
+    changes.monitors.reports.insert_one(doc)
+    written.append(doc)
+kinesis = boto3.client("kinesis", endpoint_url=os.environ["KINESIS_ENDPOINT"], region_name="us-east-1",
+                       aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+                       aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])
+def read_kinesis():
+    out = []
+    for shard in kinesis.list_shards(StreamName="readings")["Shards"]:
+        it = kinesis.get_shard_iterator(StreamName="readings", ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        out += kinesis.get_records(ShardIterator=it, Limit=10000)["Records"]
+    return out
+loop = state.monitors.from_trigger
+deadline = time.time() + 30
+while time.time() < deadline and (len(read_kinesis()) < len(written) or loop.count_documents({}) < len(written)):
+    time.sleep(0.5)
+records = read_kinesis()
+print(f"  Kinesis stream 'readings': {len(records)} records (partition key = node name)")
+by_node = {}
+for rec in records:
+    by_node.setdefault(rec["PartitionKey"], []).append(json.loads(rec["Data"]))
+for node, docs in sorted(by_node.items()):
+    ordered = [d["recordedAt"] for d in docs] == sorted(d["recordedAt"] for d in docs)
+    print(f"    {node}: {len(docs)} readings, in order: {ordered}")
+print("  one record's data, as the seed's trigger sent it (JSON.stringify of the document):")
+print("    " + records[0]["Data"].decode()[:200])
+copied = {d["_id"]: d for d in loop.find()}
+same = sum(1 for d in written if copied.get(d["_id"], {}).get("temperature") == d["temperature"])
+print(f"  the loop (trigger → http → this hydrant's [[firehose]] endpoint): monitors.from_trigger holds "
+      f"{len(copied)} documents, {same} of {len(written)} equal to what the sensors wrote")
+m = urllib.request.urlopen(f"http://{os.environ['HYDRANT_OUT_LISTEN']}/metrics").read().decode()
+print("  " + "\n  ".join(l for l in m.splitlines() if l.startswith(("hydrant_trigger_events_delivered", "hydrant_trigger_lag"))))
+if len(records) < len(written) or same < len(written):
+    sys.exit("demo: the triggers did not deliver every reading; see the hydrant-out log")
+PY
+
 if [ "$OWN_DB" = 1 ]; then
   say "done: the demo stops what it started and deletes its FerretDB"
 else
@@ -169,4 +260,5 @@ cat <<EOF
     (it prints the MongoDB URI and the commands to query it; Ctrl-C stops it)
     send your own readings to a hydrant:      $PY examples/sensor_firehose.py --help
     put it behind a real delivery stream:     docs/deploy-firehose.md
+    send MongoDB's changes out:               docs/triggers.md (examples/triggers.toml)
 EOF

@@ -1,5 +1,6 @@
 #include "trigger/event.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -24,18 +25,15 @@ void append_iso_date(std::string& out, int64_t ms) {
   out += buf;
 }
 
+// The shortest text that reads back as the same double, as JavaScript writes numbers.
 void append_number(std::string& out, double d) {
   if (!std::isfinite(d)) {
     out += "null";
     return;
   }
-  if (d == std::floor(d) && std::fabs(d) < 1e15) {
-    out += std::to_string(static_cast<int64_t>(d));
-    return;
-  }
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", d);
-  out += buf;
+  const auto r = std::to_chars(buf, buf + sizeof buf, d);
+  out.append(buf, r.ptr);
 }
 
 // Relaxed Extended JSON of one value, through libbson's writer on {"v": value}.

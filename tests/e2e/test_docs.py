@@ -37,6 +37,11 @@ _TLS = re.compile(r'^\s*(tls_cert|tls_key)\s*=\s*"([^"]*)"', re.M)
 VALUES = {
     "MONGODB_URI": "mongodb://127.0.0.1:27017",
     "HYDRANT_LISTEN": "127.0.0.1:8080",
+    "HYDRANT_OUT_LISTEN": "127.0.0.1:8081",
+    "CHANGES_URI": "mongodb://127.0.0.1:27018",
+    "KINESIS_ENDPOINT": "https://kinesis.us-east-1.amazonaws.com",
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "doc-test-secret",
 }
 
 
