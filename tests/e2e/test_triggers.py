@@ -292,14 +292,42 @@ def test_wrong_secret_keeps_the_position_and_loses_nothing(moto, cs, client, str
     assert len(read(moto, stream)) == 5
 
 
-def test_ordered_false_delivers_everything(moto, cs, client, stream, hydrants):
-    text, port = trigger_config(cs.uri, [trig("fast", kinesis_dest(moto, stream, partition_key_value="1"),
+def test_ordered_false_delivers_everything(moto, proxy, cs, client, stream, hydrants):
+    """max_in_flight calls at once. moto loses records when PutRecords calls to one
+    shard overlap (its shard append is not thread-safe; seen here: 1500 acknowledged,
+    fewer stored), so the proxy lets hydrant's concurrent calls in but hands them to
+    moto one at a time, and counts how many overlapped."""
+    lock = threading.Lock()
+    active, overlapped = [0], [0]
+
+    sizes = []
+
+    def one_at_a_time(req, forward):
+        sizes.append(len(req.json()["Records"]))
+        with lock:
+            active[0] += 1
+        try:
+            if active[0] > 1:
+                overlapped[0] += 1
+            with forward_lock:
+                return forward(req)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    forward_lock = threading.Lock()
+    proxy.hook(one_at_a_time, count=None, target="PutRecords")
+    text, port = trigger_config(cs.uri, [trig("fast", kinesis_dest(moto, stream, endpoint=proxy.endpoint,
+                                                                   partition_key_value="1"),
                                               ordered=False, max_in_flight=4)])
-    hydrants(text, port)
+    h = hydrants(text, port)
     started(client, "fast")
-    client.db.c.insert_many([{"_id": i, "pad": "x" * 100} for i in range(1500)])
-    recs = wait_for(lambda: (r := read(moto, stream)) and len(r) >= 1500 and r, 120, "1500 records", interval=1)
-    assert sorted(json.loads(r["Data"])["_id"] for r in recs) == list(range(1500))
+    client.db.c.insert_many([{"_id": i, "pad": "x" * 100} for i in range(3000)])
+    recs = wait_for(lambda: (r := read(moto, stream)) and len(r) >= 3000 and r, 120, "3000 records", interval=1)
+    assert sorted(json.loads(r["Data"])["_id"] for r in recs) == list(range(3000))
+    assert trigger_metric(h, "hydrant_trigger_events_delivered_total", "fast") == 3000
+    assert max(sizes) > 100, sizes  # batched, not one record per call
+    assert overlapped[0] > 0, "no two PutRecords calls were ever in flight at once"
 
 
 # ---------------------------------------------------------------------------------------
