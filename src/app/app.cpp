@@ -21,6 +21,7 @@
 #include "app/ops_endpoints.hpp"
 #include "observe/log.hpp"
 #include "trigger/runner.hpp"
+#include "trigger/state.hpp"
 
 namespace hydrant::app {
 
@@ -112,7 +113,9 @@ int serve(const std::string& config_path) {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       observe::log_info("draining", {{"signal", static_cast<int64_t>(sig)}});
-      for (auto& t : triggers) t->stop();
+      // (not stop(): joining here would block this IO thread, and a trigger's call
+      // may be waiting for this very server, e.g. http into its own [[firehose]])
+      for (auto& t : triggers) t->request_stop();
       server.drain([&](bool clean) {
         if (!clean) {
           // A request stuck past every deadline (a MongoDB call that does not
@@ -130,6 +133,7 @@ int serve(const std::string& config_path) {
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([io = iocs[i].get()] { io->run(); });
     ioc.run();
     for (auto& t : pool) t.join();
+    for (auto& t : triggers) t->stop();
     workers.join();
     observe::log_info("stopped");
     return 0;
@@ -155,6 +159,14 @@ int check(const std::string& config_path, bool connect) {
       return 1;
     }
     std::cout << "MongoDB reachable\n";
+    for (const auto& t : cfg->trigger) {
+      if (t.uri.empty()) continue;
+      if (!trigger::ping(t.uri, error)) {
+        std::cerr << "trigger " << t.name << ": the deployment it watches is not reachable: " << error << "\n";
+        return 1;
+      }
+      std::cout << "trigger " << t.name << ": the deployment it watches is reachable\n";
+    }
     return 0;
   } catch (const std::exception& e) {
     std::cerr << e.what() << "\n";

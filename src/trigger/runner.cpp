@@ -447,12 +447,16 @@ void Runner::start() {
   impl_->renewer = std::thread([this] { impl_->renew_loop(); });
 }
 
-void Runner::stop() {
+void Runner::request_stop() {
   {
     std::lock_guard lock(impl_->mu);
     impl_->stopping = true;
   }
   impl_->cv.notify_all();
+}
+
+void Runner::stop() {
+  request_stop();
   if (impl_->main.joinable()) impl_->main.join();
   if (impl_->renewer.joinable()) impl_->renewer.join();
 }

@@ -22,7 +22,9 @@ class Runner {
   Runner& operator=(const Runner&) = delete;
 
   void start();
-  // Ends the current delivery's retries, gives the lease up and joins the threads.
+  // Asks the threads to end (the current call finishes, retries and waits end); does not block.
+  void request_stop();
+  // request_stop(), then waits for the threads: the lease is given up by then.
   void stop();
 
  private:

@@ -76,6 +76,20 @@ Client::~Client() {
   mongoc_uri_destroy(uri_);
 }
 
+bool ping(const std::string& uri, std::string& error) {
+  try {
+    Client c(uri, 10000);
+    Bson cmd, reply;
+    BSON_APPEND_INT32(&cmd, "ping", 1);
+    bson_error_t err;
+    if (mongoc_client_command_simple(c.get(), "admin", &cmd.b, nullptr, &reply.b, &err)) return true;
+    error = err.message;
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  return false;
+}
+
 StateStore::StateStore(const config::Config& cfg, const std::string& trigger)
     : name_(trigger), db_(cfg.triggers.state_database), client_(cfg.mongodb.uri, 30000) {
   wc_ = mongoc_write_concern_new();

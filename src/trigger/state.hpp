@@ -29,6 +29,9 @@ class Client {
   mongoc_client_t* client_ = nullptr;
 };
 
+// A `ping` round trip to `uri`; false with a reason when it does not answer.
+bool ping(const std::string& uri, std::string& error);
+
 struct Position {
   codec::BsonPtr token;        // the resume token
   bool start_after = false;    // the token is an invalidate event's: open with startAfter

@@ -596,3 +596,60 @@ def test_http_retries_with_the_same_request_id_and_gives_up_after_retry_duration
                              for s in seen), 30, "the next event delivered")
     finally:
         srv.shutdown()
+
+
+# ---------------------------------------------------------------------------------------
+# hydrant check
+
+
+def test_check_names_the_key_and_line_of_every_trigger_mistake(run_cli, write_config, mongo_uri):
+    cfg = write_config(f'''[mongodb]
+uri = "{mongo_uri}"
+
+[[trigger]]
+name = "bad"
+database = "db"
+colection = "typo"
+match = '{{"fullDocument.x": }}'
+max_latency = 200
+
+[trigger.destination]
+type = "kinesis"
+stream = "s"
+region = "us-east-1"
+partition_key = "fullDocuments.nodeName"
+url = "http://only-for-http"
+''')
+    r = run_cli("check", "--config", str(cfg), env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
+    assert r.returncode == 1, r.stdout
+    err = r.stderr
+    assert "line 7: trigger[0].colection: unknown key" in err
+    assert "line 8: trigger[0].match: is not a valid Extended JSON object" in err
+    assert "line 9: trigger[0].max_latency: must be a duration" in err
+    assert "line 15: trigger[0].destination.partition_key: \"fullDocuments.nodeName\" cannot exist" in err
+    assert "line 16: trigger[0].destination.url: is only for type = \"http\"" in err
+    assert "trigger[0].destination.access_key_id: missing credentials" in err
+
+
+def test_check_connect_reaches_the_watched_deployment(run_cli, write_config, mongo_uri, cs, moto):
+    def config(uri):
+        return write_config(f'''[mongodb]
+uri = "{mongo_uri}"
+
+[[trigger]]
+name = "t"
+uri = "{uri}"
+database = "db"
+
+[trigger.destination]
+type = "kinesis"
+stream = "s"
+region = "us-east-1"
+access_key_id = "a"
+secret_access_key = "b"
+''')
+    ok = run_cli("check", "--connect", "--config", str(config(cs.uri)))
+    assert ok.returncode == 0 and "trigger t: the deployment it watches is reachable" in ok.stdout, ok.stderr
+    dead = run_cli("check", "--connect", "--config",
+                   str(config(f"mongodb://127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=1000")))
+    assert dead.returncode == 1 and "trigger t: the deployment it watches is not reachable" in dead.stderr
