@@ -235,7 +235,13 @@ struct Runner::Impl : Control {
     return s;
   }
 
-  int64_t max_await_ms() const { return std::clamp<int64_t>(trig.max_latency_ms, 100, 1000); }
+  // How long a batch may wait to fill: http's buffer_interval when set, else max_latency.
+  int64_t latency_ms() const {
+    const auto& d = trig.destination;
+    if (d.type == config::TriggerDestination::Type::http && d.buffer_interval_ms >= 0) return d.buffer_interval_ms;
+    return trig.max_latency_ms;
+  }
+  int64_t max_await_ms() const { return std::clamp<int64_t>(latency_ms(), 100, 1000); }
 
   // The stream's error, if any: code and message.
   static std::optional<std::pair<uint32_t, std::string>> stream_error(mongoc_change_stream_t* s) {
@@ -395,7 +401,7 @@ struct Runner::Impl : Control {
         invalidated = true;
         return false;
       }
-      if (batch.empty()) deadline = Clock::now() + std::chrono::milliseconds(trig.max_latency_ms);
+      if (batch.empty()) deadline = Clock::now() + std::chrono::milliseconds(latency_ms());
       Record r;
       r.meta = std::move(meta);
       bson_iter_t it;

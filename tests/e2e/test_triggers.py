@@ -510,7 +510,8 @@ def test_seed_loop_sensor_to_trigger_to_firehose_endpoint(cs, client, mongo, mon
     text, _ = trigger_config(
         mongo_uri,
         [trig("seed", {"type": "http", "url": f"http://127.0.0.1:{port}/firehose/in", "access_key": "loop-key",
-                       "content_encoding": "gzip", "common_attributes": {"pipeline": "seed"}},
+                       "content_encoding": "gzip", "common_attributes": {"pipeline": "seed"},
+                       "buffer_interval": "1s"},
               uri=cs.uri, database="monitors", collection="reports", operation_types=["insert", "update", "replace"],
               match='{"fullDocument.nodeName": {"$regex": "^raspberrypi-"}}')],
         port=port, state={"state_database": db_name},
@@ -539,6 +540,8 @@ def test_seed_loop_sensor_to_trigger_to_firehose_endpoint(cs, client, mongo, mon
         assert g == doc
     req = [r for r in h.log_records() if r.get("msg") == "request" and r.get("endpoint") == "/firehose/in"]
     assert req and all(r["status"] == 200 for r in req)
+    # buffer_interval = 1 s (the trigger's max_latency is 50 ms): a few full requests, not one per reading
+    assert sum(r["records"] for r in req) == 120 and len(req) <= 15, [r["records"] for r in req]
     assert trigger_metric(h, "hydrant_trigger_events_delivered_total", "seed") == 120
 
 
