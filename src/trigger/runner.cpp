@@ -72,15 +72,22 @@ struct Runner::Impl : Control {
     std::unique_lock lock(mu);
     cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping || lease_lost; });
   }
+  // (called from a destination's concurrent calls too: ordered = false)
   void state(State s, const std::string& why) override {
+    std::lock_guard lock(state_mu);
     if (s == current_state && why == current_why) return;
     current_state = s;
     current_why = why;
     stats.set_state(static_cast<int>(s), state_name(s), why);
   }
+  State state_now() {
+    std::lock_guard lock(state_mu);
+    return current_state;
+  }
+  std::mutex state_mu;
   void retried(uint64_t n) override { stats.retried += n; }
   void in_flight(int64_t n) override { stats.in_flight = n; }
-  State current_state = State::starting;
+  State current_state = State::starting;  // guarded by state_mu
   std::string current_why;
 
   bool stopped() {
@@ -135,7 +142,7 @@ struct Runner::Impl : Control {
         if (!holding) {
           std::string candidate = instance_id + "/" + std::to_string(++takings);
           if (!store->acquire(candidate, cfg.triggers.lease_ms)) {
-            if (current_state != State::standby) observe::log_info("trigger: standby (another instance holds the lease)", {{"trigger", trig.name}});
+            if (state_now() != State::standby) observe::log_info("trigger: standby (another instance holds the lease)", {{"trigger", trig.name}});
             state(State::standby, "another instance holds the lease");
             wait(std::max<int64_t>(200, cfg.triggers.lease_ms / 4));
             continue;
@@ -160,7 +167,7 @@ struct Runner::Impl : Control {
         wait(wait_ms);
       }
       if (lease_lost) holding = false;
-      if (current_state == State::failed) {
+      if (state_now() == State::failed) {
         // History lost with on_history_lost = "fail": stays failed until restarted.
         while (!stopped()) wait(1000);
       }
@@ -272,7 +279,7 @@ struct Runner::Impl : Control {
       if (!history_lost(err->first)) throw std::runtime_error("opening the change stream: " + err->second);
       if (!handle_history_lost(store, me, watch_client, stream, pos, err->second)) return;
     }
-    if (current_state != State::running) state(State::running, "");
+    if (state_now() != State::running) state(State::running, "");
     if (!pos) {  // the first start: remember where it began
       if (auto t = token_of(stream.s)) {
         if (!store.save(me, cfg.triggers.lease_ms, t.get(), false, std::nullopt)) return lose_lease("fenced");
