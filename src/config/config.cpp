@@ -495,20 +495,22 @@ class Loader {
                                                   "documentKey", "fullDocument", "updateDescription",
                                                   "fullDocumentBeforeChange", "txnNumber", "lsid", "to",
                                                   "collectionUUID"};
+    // The default key has no line of its own: name the destination table's.
+    const toml::node* at = t.get("partition_key") ? t.get("partition_key") : static_cast<const toml::node*>(&t);
     const std::string top = path.substr(0, path.find('.'));
     if (path.empty() || path.front() == '.' || path.back() == '.' || path.find("..") != std::string::npos ||
         !kFields.count(top)) {
-      error(t.get("partition_key"), where + ".partition_key",
+      error(at, where + ".partition_key",
             "\"" + path + "\" cannot exist in a change event: a path starts at one of _id, operationType, "
             "clusterTime, wallTime, ns, documentKey, fullDocument, updateDescription, fullDocumentBeforeChange");
       return;
     }
     if (top == "fullDocument" && tr.full_document == "default" &&
         std::find(tr.operation_types.begin(), tr.operation_types.end(), "update") != tr.operation_types.end())
-      error(t.get("partition_key"), where + ".partition_key",
+      error(at, where + ".partition_key",
             "\"" + path + "\" is missing from update events with full_document = \"default\"");
     if (top == "fullDocument" && tr.operation_types.size() == 1 && tr.operation_types[0] == "delete")
-      error(t.get("partition_key"), where + ".partition_key", "\"" + path + "\" is missing from delete events");
+      error(at, where + ".partition_key", "\"" + path + "\" is missing from delete events");
     if (tr.project.empty()) return;
     bson_t* p = bson_new_from_json(reinterpret_cast<const uint8_t*>(tr.project.data()),
                                    static_cast<ssize_t>(tr.project.size()), nullptr);
@@ -538,7 +540,7 @@ class Loader {
     }
     bson_destroy(p);
     if (!excluded.empty() || !kept)
-      error(t.get("partition_key"), where + ".partition_key",
+      error(at, where + ".partition_key",
             "\"" + path + "\" is removed by project" + (excluded.empty() ? "" : " (" + excluded + ": 0)"));
   }
 
@@ -613,7 +615,8 @@ class Loader {
     if (!t.get("partition_key") && !t.get("partition_key_value")) d.partition_key = "documentKey._id";
     if (t.get("partition_key_value") && (d.partition_key_value.empty()))
       error(t.get("partition_key_value"), where + ".partition_key_value", "must not be empty");
-    if (!d.partition_key.empty()) check_key_path(t, where, tr, d.partition_key);
+    if (!d.partition_key.empty() || (t.get("partition_key") && t.get("partition_key")->is_string()))
+      check_key_path(t, where, tr, d.partition_key);
     if (!d.endpoint.empty() && d.endpoint.rfind("http://", 0) != 0 && d.endpoint.rfind("https://", 0) != 0)
       error(t.get("endpoint"), where + ".endpoint", "must start with http:// or https://");
     // A stream ARN names its region: arn:aws:kinesis:REGION:ACCOUNT:stream/NAME

@@ -31,9 +31,48 @@ void append_number(std::string& out, double d) {
     out += "null";
     return;
   }
+  if (d == 0) {  // JSON.stringify(-0) is "0"
+    out += '0';
+    return;
+  }
+  // The shortest digits that read back as d, placed by ECMAScript's Number::toString
+  // ("1000000", "0.000001", "1.5e-7", "1e+21"), except that integers of 20 digits or
+  // more stay "1e+20": JSON parsers with 64-bit integers (simdjson, so hydrant's own
+  // [[firehose]]) refuse them written out.
   char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, d);
-  out.append(buf, r.ptr);
+  const auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string_view s(buf, static_cast<size_t>(r.ptr - buf));  // [-]D[.DDD]e(+|-)XX
+  if (s.front() == '-') {
+    out += '-';
+    s.remove_prefix(1);
+  }
+  const size_t e = s.find('e');
+  std::string digits(1, s[0]);
+  if (e > 1) digits.append(s.substr(2, e - 2));
+  int exp = 0;
+  const std::string_view es = s.substr(e + (s[e + 1] == '+' ? 2 : 1));
+  std::from_chars(es.data(), es.data() + es.size(), exp);
+  const int k = static_cast<int>(digits.size()), n = exp + 1;
+  if (k <= n && n <= 19) {
+    out += digits;
+    out.append(static_cast<size_t>(n - k), '0');
+  } else if (0 < n && n < k) {
+    out.append(digits, 0, static_cast<size_t>(n));
+    out += '.';
+    out.append(digits, static_cast<size_t>(n));
+  } else if (-6 < n && n <= 0) {
+    out += "0.";
+    out.append(static_cast<size_t>(-n), '0');
+    out += digits;
+  } else {
+    out += digits[0];
+    if (k > 1) {
+      out += '.';
+      out.append(digits, 1);
+    }
+    out += n - 1 < 0 ? "e-" : "e+";
+    out += std::to_string(n - 1 < 0 ? 1 - n : n - 1);
+  }
 }
 
 // Relaxed Extended JSON of one value, through libbson's writer on {"v": value}.

@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "config/size.hpp"
+#include "test_support.hpp"
 
 using hydrant::config::Config;
 using hydrant::config::load_file;
@@ -16,22 +17,9 @@ using hydrant::config::RecordFormat;
 
 namespace {
 
-// True if one error message contains every one of `parts`.
-bool has_error(const LoadResult& r, std::initializer_list<std::string> parts) {
-  for (const auto& e : r.errors) {
-    bool all = true;
-    for (const auto& p : parts)
-      if (e.find(p) == std::string::npos) all = false;
-    if (all) return true;
-  }
-  return false;
-}
+using hydrant_test::has_error;
 
-std::string dump(const LoadResult& r) {
-  std::string s;
-  for (const auto& e : r.errors) s += e + "\n";
-  return s;
-}
+std::string dump(const LoadResult& r) { return hydrant_test::dump_errors(r); }
 
 // A minimal valid endpoint, appended to configs that test something else.
 const char* kEndpoint = R"(

@@ -70,3 +70,61 @@ inline bson_type_t type_at(const bson_t* b, const char* path) {
 }
 
 }  // namespace hydrant_test
+
+#include <cstdlib>
+#include <initializer_list>
+#include <optional>
+
+namespace hydrant_test {
+
+// True if one of `r.errors` contains every one of `parts` (a config LoadResult).
+template <class Result>
+bool has_error(const Result& r, std::initializer_list<std::string> parts) {
+  for (const auto& e : r.errors) {
+    bool all = true;
+    for (const auto& p : parts)
+      if (e.find(p) == std::string::npos) all = false;
+    if (all) return true;
+  }
+  return false;
+}
+
+// Every error of a config LoadResult, a line each (for failure messages).
+template <class Result>
+std::string dump_errors(const Result& r) {
+  std::string s;
+  for (const auto& e : r.errors) s += e + "\n";
+  return s;
+}
+
+// "line N" for the first line of `text` that contains `needle` (1-based), as config errors name it.
+inline std::string line_of(const std::string& text, const std::string& needle) {
+  const size_t at = text.find(needle);
+  EXPECT_NE(at, std::string::npos) << needle;
+  size_t line = 1;
+  for (size_t i = 0; i < at && i < text.size(); ++i)
+    if (text[i] == '\n') ++line;
+  return "line " + std::to_string(line);
+}
+
+// Sets (or, with nullptr, unsets) an environment variable for one scope and restores it after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) setenv(name, value, 1);
+    else unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_) setenv(name_.c_str(), old_->c_str(), 1);
+    else unsetenv(name_.c_str());
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+}  // namespace hydrant_test
