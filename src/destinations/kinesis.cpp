@@ -10,10 +10,14 @@ namespace hydrant::kinesis {
 
 namespace {
 
-size_t utf8_chars(std::string_view s) {
+// Kinesis (a Java service) counts a key's characters in UTF-16 code units: a
+// character beyond U+FFFF (4 bytes in UTF-8, an emoji) counts twice.
+size_t utf16_units(std::string_view s) {
   size_t n = 0;
-  for (const char c : s)
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  for (const char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if ((b & 0xC0) != 0x80) n += b >= 0xF0 ? 2 : 1;
+  }
   return n;
 }
 
@@ -28,7 +32,7 @@ bool retryable_code(std::string_view code) {
 
 std::string partition_key(std::string_view key) {
   if (key.empty()) return "null";
-  if (utf8_chars(key) <= kMaxPartitionKeyChars) return std::string(key);
+  if (utf16_units(key) <= kMaxPartitionKeyChars) return std::string(key);
   return "sha256:" + sha256_hex(key);
 }
 

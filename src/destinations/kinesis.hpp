@@ -11,7 +11,7 @@ namespace hydrant::kinesis {
 constexpr size_t kMaxRecords = 500;                   // records per PutRecords call
 constexpr size_t kMaxRequestBytes = 5u << 20;          // data + partition keys per call
 constexpr size_t kMaxRecordBytes = 1u << 20;           // data + partition key per record
-constexpr size_t kMaxPartitionKeyChars = 256;          // Unicode characters
+constexpr size_t kMaxPartitionKeyChars = 256;          // characters, in UTF-16 code units
 constexpr const char* kTarget = "Kinesis_20131202.PutRecords";
 constexpr const char* kContentType = "application/x-amz-json-1.1";
 

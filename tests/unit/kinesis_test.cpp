@@ -119,6 +119,14 @@ TEST(Kinesis, PartitionKeyOver256CharactersIsHashed) {
   EXPECT_NE(hashed, kinesis::partition_key(repeat("b", 10001)));
 }
 
+TEST(Kinesis, CharactersBeyondTheBmpCountTwice) {
+  // U+1F600 is one character but two UTF-16 code units, as Kinesis (Java) counts
+  const std::string emoji = "\xF0\x9F\x98\x80";
+  EXPECT_EQ(kinesis::partition_key(repeat(emoji, 128)), repeat(emoji, 128));
+  EXPECT_EQ(kinesis::partition_key(repeat(emoji, 129)).rfind("sha256:", 0), 0u);
+  EXPECT_EQ(kinesis::partition_key(repeat(emoji, 128) + "a").rfind("sha256:", 0), 0u);
+}
+
 TEST(Kinesis, EmptyPartitionKeyIsNull) { EXPECT_EQ(kinesis::partition_key(""), "null"); }
 
 TEST(Kinesis, AnswerAllStored) {
