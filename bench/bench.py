@@ -670,7 +670,10 @@ def main() -> int:
     (work / "results.json").write_text(json.dumps({"meta": meta, "rows": rows, "memory": mem_rows}, indent=1))
     if str(RESULTS) not in ("", "-"):
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text)
+        # the "## Triggers" section (bench/trigger_bench.py) is another run's: kept as it is
+        old = RESULTS.read_text() if RESULTS.exists() else ""
+        i = old.find("\n## Triggers\n")
+        RESULTS.write_text(text + (old[i:] if i >= 0 else ""))
         log(f"written to {RESULTS} (raw numbers: {work / 'results.json'})")
     failed = any("result" not in r for r in rows if r["server"] == "hydrant") or \
         any("result" not in r for r in mem_rows if r["server"] == "hydrant")
