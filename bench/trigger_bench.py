@@ -495,11 +495,12 @@ NOTES = """What bounds each row:
   calls, so moto bounds it the same way — its *moto cores* column is ~1 (moto saturated) — at
   ~1.4× the seed's rate. **The 20× CPU target is not met in this row** (~5.5×): hydrant's CPU per
   event here is the cost of one HTTP call per event, not of hydrant's own work. A profile of this
-  row (perf record on hydrant during a 4,000-event burst, 2026-12-01): 48 % kernel (a fresh TCP connection per call: moto answers every request
-  with `Connection: close`, so `connect`/`close` and loopback TCP alone are ~25 %), 22 % libcurl
-  (per-request setup, header handling), 18 % libc (malloc, memmove), 6 % libcrypto (SigV4's
-  HMACs and SHA-256), and 3.6 % hydrant's own code and 0.5 % libmongoc/libbson. The seed pays the
-  same reconnect per call. Against AWS (keep-alive, TLS) the per-call share changes, the shape
+  row (`perf record` of hydrant during a 4,000-event burst, twice, 2026-12-01): ~50 % kernel (a
+  fresh TCP connection per call: moto answers every request with `Connection: close`, so
+  `connect` and `close` alone are ~23 %, plus polling and loopback TCP), ~20 % libcurl
+  (per-request setup, header handling), ~15 % libc (malloc, memmove), 6 % libcrypto (SigV4's
+  HMACs and SHA-256), ~4 % hydrant's own code and under 0.5 % libmongoc/libbson. The seed pays
+  the same reconnect per call. Against AWS (keep-alive, TLS) the per-call share changes, the shape
   does not: with one partition key and order kept, every event is a call.
 - **`max_latency`** is where hydrant's paced lag comes from: a batch waits up to 200 ms (the
   default) to fill once its first event is read, so a trickle sees ~100–250 ms where the seed's
