@@ -319,14 +319,15 @@ def test_ordered_false_delivers_everything(moto, proxy, cs, client, stream, hydr
     proxy.hook(one_at_a_time, count=None, target="PutRecords")
     text, port = trigger_config(cs.uri, [trig("fast", kinesis_dest(moto, stream, endpoint=proxy.endpoint,
                                                                    partition_key_value="1"),
-                                              ordered=False, max_in_flight=4)])
+                                              ordered=False, max_in_flight=4, max_latency="2s")])
     h = hydrants(text, port)
     started(client, "fast")
     client.db.c.insert_many([{"_id": i, "pad": "x" * 100} for i in range(3000)])
     recs = wait_for(lambda: (r := read(moto, stream)) and len(r) >= 3000 and r, 120, "3000 records", interval=1)
     assert sorted(json.loads(r["Data"])["_id"] for r in recs) == list(range(3000))
     assert trigger_metric(h, "hydrant_trigger_events_delivered_total", "fast") == 3000
-    assert max(sizes) > 100, sizes  # batched, not one record per call
+    # max_latency = 2 s: the batch fills to 4 x 500, sent as 4 calls at once
+    assert max(sizes) == 500, sizes
     assert overlapped[0] > 0, "no two PutRecords calls were ever in flight at once"
 
 
