@@ -104,6 +104,9 @@ class KinesisDestination : public Destination {
         attempt = 0;
         continue;
       }
+      // A call that stored some records shows there is throughput: the back-off
+      // grows only while nothing gets through.
+      if (!done.empty() && !denied) attempt = 0;
       const int64_t wait = backoff(attempt++, denied ? 30000 : 10000, rng_);
       ctl.state(State::backing_off, why);
       if (denied || attempt == 1 || attempt % 10 == 0)
