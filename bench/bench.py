@@ -15,7 +15,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -26,6 +25,9 @@ import urllib.request
 from pathlib import Path
 
 import pymongo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+from procs import die_with_parent, stop_process  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache"
@@ -87,12 +89,6 @@ def log(msg: str) -> None:
 # processes and /proc
 
 
-def _die_with_parent() -> None:
-    import ctypes
-
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -126,7 +122,7 @@ class Proc:
     def start(self) -> None:
         with open(self.log_path, "ab") as out:
             self.p = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      env=self.env, cwd=self.cwd, preexec_fn=_die_with_parent)
+                                      env=self.env, cwd=self.cwd, preexec_fn=die_with_parent)
 
     @property
     def pid(self) -> int:
@@ -139,13 +135,7 @@ class Proc:
     def stop(self, timeout: float = 60) -> None:
         if not self.p:
             return
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+        stop_process(self.p, timeout)
         self.p = None
 
     def tail(self, n: int = 2000) -> str:

@@ -33,15 +33,11 @@ FERRETDB_BIN = Path(os.environ.get("FERRETDB_BIN", REPO / ".cache" / "bin" / "fe
 EXAMPLES = REPO / "examples"
 if str(EXAMPLES) not in sys.path:
     sys.path.insert(0, str(EXAMPLES))
+if str(REPO / "tests" / "support") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests" / "support"))
 
+from procs import die_with_parent, stop_process  # noqa: E402  (tests/support)
 
-def _die_with_parent() -> None:
-    """preexec_fn: the child gets SIGTERM when the test process dies, so an
-    interrupted run leaves no FerretDB or hydrant behind."""
-    import ctypes
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def hydrant_bin() -> Path:
@@ -121,7 +117,7 @@ class FerretDB:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -141,13 +137,7 @@ class FerretDB:
     def stop(self, timeout: float = 20.0) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout)
         self.proc = None
 
     def log_tail(self, n: int = 4000) -> str:
@@ -229,7 +219,7 @@ class Hydrant:
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             env=full_env,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         self.pid = self.proc.pid
         self._threads = [

@@ -19,10 +19,8 @@ moto differs from AWS.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +32,8 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config
+
+from procs import die_with_parent, stop_process
 
 REGION = "us-east-1"
 USER_NAME = "hydrant-e2e"
@@ -51,14 +51,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    # Linux: moto_server gets SIGTERM when the test process dies, even without stop()
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _moto_server_bin() -> str:
@@ -91,7 +83,7 @@ class Moto:
         self._proc = subprocess.Popen(
             [_moto_server_bin(), "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            preexec_fn=_die_with_parent)
+            preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while True:
             if self._proc.poll() is not None:
@@ -113,13 +105,8 @@ class Moto:
         return self
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            stop_process(self._proc, 10)
         self._proc = None
         if self._log is not None:
             self._log.close()

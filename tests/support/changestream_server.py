@@ -15,13 +15,14 @@ import os
 import pathlib
 import queue
 import re
-import signal
 import subprocess
 import threading
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_JAR = ROOT / ".cache" / "changestream-server" / "changestream-server.jar"
+from procs import die_with_parent, stop_process  # noqa: E402  (tests/support)
+
 READY = re.compile(r"^changestream-server listening on (\S+):(\d+)$")
 
 
@@ -77,7 +78,7 @@ class ChangeStreamServer:
         cmd += self.extra_args
         self._lines = queue.Queue()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
         for stream in (self.proc.stdout, self.proc.stderr):
             threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
         deadline = time.monotonic() + self.start_timeout
@@ -109,14 +110,7 @@ class ChangeStreamServer:
         """SIGTERM and wait: the server closes connections, writes its store and exits with 0."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = self.proc.returncode
+        code = stop_process(self.proc, timeout)
         self.proc = None
         return code
 
