@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <sstream>
@@ -118,6 +119,24 @@ class Loader {
     if (!n) return;
     if (const auto* b = n->as_boolean()) out = b->get();
     else error(n, where + "." + key, "must be true or false");
+  }
+
+  // One of a fixed set of strings, each naming a value; false when absent or not one of them.
+  template <class E>
+  bool get_choice(const toml::table& t, const std::string& where, const char* key,
+                  std::initializer_list<std::pair<const char*, E>> choices, E& out) {
+    std::string v;
+    if (!get_string(t, where, key, v)) return false;
+    std::string names;
+    for (const auto& [name, value] : choices) {
+      if (v == name) {
+        out = value;
+        return true;
+      }
+      names += (names.empty() ? "" : " | ") + std::string(name);
+    }
+    error(t.get(key), where + "." + key, "must be one of " + names);
+    return false;
   }
 
   void get_string_list(const toml::table& t, const std::string& where, const char* key, std::vector<std::string>& out) {
@@ -371,13 +390,10 @@ class Loader {
     get_string(t, where, "id", f.id);
     get_string_list(t, where, "object_ids", f.object_ids);
     get_string_list(t, where, "dates", f.dates);
-    std::string records;
-    if (get_string(t, where, "records", records)) {
-      if (records == "json") f.records = RecordFormat::json;
-      else if (records == "text") f.records = RecordFormat::text;
-      else if (records == "cloudwatch-logs") f.records = RecordFormat::cloudwatch_logs;
-      else error(t.get("records"), where + ".records", "must be one of json | text | cloudwatch-logs");
-    }
+    get_choice(t, where, "records",
+               {{"json", RecordFormat::json}, {"text", RecordFormat::text},
+                {"cloudwatch-logs", RecordFormat::cloudwatch_logs}},
+               f.records);
     get_string(t, where, "metadata", f.metadata);
     if (f.id.empty()) error(t.get("id"), where + ".id", "must be a field path");
     if (!f.metadata.empty() && (f.metadata.find('.') != std::string::npos || f.metadata[0] == '$' || f.metadata == "_id"))
@@ -452,13 +468,8 @@ class Loader {
         error(t.get("full_document"), where + ".full_document",
               "must be one of default | updateLookup | whenAvailable | required");
     }
-    std::string format;
-    if (get_string(t, where, "format", format)) {
-      if (format == "document") tr.format = F::document;
-      else if (format == "event") tr.format = F::event;
-      else if (format == "event-canonical") tr.format = F::event_canonical;
-      else error(t.get("format"), where + ".format", "must be one of document | event | event-canonical");
-    }
+    get_choice(t, where, "format",
+               {{"document", F::document}, {"event", F::event}, {"event-canonical", F::event_canonical}}, tr.format);
     const bool updates = std::find(tr.operation_types.begin(), tr.operation_types.end(), "update") != tr.operation_types.end();
     if (tr.format == F::document && updates && tr.full_document == "default")
       error(t.get("full_document"), where + ".full_document",
@@ -471,12 +482,9 @@ class Loader {
       if (!i || i->get() < 1 || i->get() > 64) error(n, where + ".max_in_flight", "must be a number from 1 to 64");
       else tr.max_in_flight = static_cast<uint32_t>(i->get());
     }
-    std::string lost;
-    if (get_string(t, where, "on_history_lost", lost)) {
-      if (lost == "fail") tr.on_history_lost = Trigger::OnHistoryLost::fail;
-      else if (lost == "restart-now") tr.on_history_lost = Trigger::OnHistoryLost::restart_now;
-      else error(t.get("on_history_lost"), where + ".on_history_lost", "must be \"fail\" or \"restart-now\"");
-    }
+    get_choice(t, where, "on_history_lost",
+               {{"fail", Trigger::OnHistoryLost::fail}, {"restart-now", Trigger::OnHistoryLost::restart_now}},
+               tr.on_history_lost);
     const toml::node* d = t.get("destination");
     if (!d) {
       error(&t, where + ".destination", "is required: a [trigger.destination] table");

@@ -90,6 +90,10 @@ struct Runner::Impl : Control {
   State current_state = State::starting;  // guarded by state_mu
   std::string current_why;
 
+  std::string owner_now() {
+    std::lock_guard lock(mu);
+    return owner;
+  }
   bool stopped() {
     std::lock_guard lock(mu);
     return stopping;
@@ -107,11 +111,7 @@ struct Runner::Impl : Control {
     while (!stopped()) {
       wait(std::max<int64_t>(200, cfg.triggers.lease_ms / 3));
       if (!holding || lease_lost) continue;
-      std::string me;
-      {
-        std::lock_guard lock(mu);
-        me = owner;
-      }
+      const std::string me = owner_now();
       try {
         if (!store) store = std::make_unique<StateStore>(cfg, trig.name);
         if (!store->renew(me, cfg.triggers.lease_ms)) lose_lease("another instance holds the lease now");
@@ -174,11 +174,7 @@ struct Runner::Impl : Control {
     }
     if (holding && !lease_lost) {
       try {
-        std::string me;
-        {
-          std::lock_guard lock(mu);
-          me = owner;
-        }
+        const std::string me = owner_now();
         if (!store) store = std::make_unique<StateStore>(cfg, trig.name);
         store->release(me);
       } catch (const std::exception&) {
@@ -266,11 +262,7 @@ struct Runner::Impl : Control {
   // Follows the stream while the lease is held. Throws on MongoDB errors (the
   // caller backs off and calls again, from the stored position).
   void follow(StateStore& store) {
-    std::string me;
-    {
-      std::lock_guard lock(mu);
-      me = owner;
-    }
+    const std::string me = owner_now();
     Client watch_client(trig.uri.empty() ? cfg.mongodb.uri : trig.uri, static_cast<int32_t>(max_await_ms() + 30000));
     std::optional<Position> pos = store.load();
     StreamPtr stream;
